@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lapisdev/lapis/internal/platform"
+	"github.com/lapisdev/lapis/internal/substrate"
+	"github.com/lapisdev/lapis/internal/version"
+)
+
+func newStartCmd(g *globals) *cobra.Command {
+	d := platform.Defaults()
+	var (
+		sync, logLevel, logFormat string
+		cfg                       = d
+	)
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run Lapis: every service on loopback, state in the data directory",
+		Long: `Run the Lapis server in the foreground. It prints one line per endpoint when ready
+and stops cleanly on Ctrl-C or SIGTERM, draining requests in flight. Every flag
+can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			var err error
+			if cfg.Sync, err = substrate.ParseSyncMode(sync); err != nil {
+				return &usageError{err.Error()}
+			}
+			log, err := newLogger(g, logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
+			cfg.DataDir = g.dataDir
+			if cfg.DataDir == "" {
+				cfg.DataDir = d.DataDir
+			}
+			return runServer(cmd.Context(), g, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", d.Listen, "address every endpoint listens on")
+	f.StringVar(&sync, "sync", string(d.Sync), "fsync mode: interval (every --sync-interval) or always (before every acknowledgement)")
+	f.DurationVar(&cfg.SyncInterval, "sync-interval", d.SyncInterval, "fsync interval in --sync interval mode")
+	f.StringVar(&cfg.NATSURL, "nats", "", "use this NATS server or cluster (nats://host:4222) instead of the embedded one")
+	f.StringVar(&cfg.SubscriptionID, "subscription-id", "", "serve this subscription id instead of the generated one")
+	f.IntVar(&cfg.Ports.Management, "management-port", d.Ports.Management, "management API, /metrics and health port (0 picks a free one)")
+	f.IntVar(&cfg.Ports.Blob, "blob-port", d.Ports.Blob, "Blob service port")
+	f.IntVar(&cfg.Ports.Queue, "queue-port", d.Ports.Queue, "Queue service port")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long in-flight work may take to drain on stop")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+func newLogger(g *globals, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("invalid --log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+	}
+	return nil, usagef("invalid --log-format %q: use text or json", format)
+}
+
+func runServer(parent context.Context, g *globals, cfg platform.Config) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	srv, err := platform.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	info := srv.Info()
+	w := g.stdout
+	fmt.Fprintf(w, "Lapis %s\n", version.String())
+	fmt.Fprintf(w, "  %-13s %s\n", "data", srv.Substrate().Describe())
+	fmt.Fprintf(w, "  %-13s %s\n", "subscription", info.Subscription)
+	fmt.Fprintf(w, "  %-13s %s\n", "management", info.Management)
+	fmt.Fprintf(w, "Ready in %s. Press Ctrl-C to stop.\n", srv.Ready().Round(time.Millisecond))
+
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		srv.Wait()
+	}()
+	select {
+	case sig := <-sigs:
+		cfg.Logger.Info("stopping: draining in-flight work", "signal", sig.String())
+		cancel()
+	case <-stopped:
+	case <-parent.Done():
+		cancel()
+	}
+	select {
+	case <-stopped:
+	case sig := <-sigs:
+		return fmt.Errorf("stopped by a second %s before in-flight work drained", sig)
+	}
+	cfg.Logger.Info("stopped")
+	return nil
+}

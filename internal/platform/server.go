@@ -1,0 +1,234 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lapisdev/lapis/internal/arm"
+	"github.com/lapisdev/lapis/internal/storage/account"
+	"github.com/lapisdev/lapis/internal/substrate"
+	"github.com/lapisdev/lapis/internal/version"
+)
+
+// Server is a running Lapis. Create it with Start; stop it by cancelling
+// the context given to Start and waiting on Wait, or with Shutdown.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+
+	release   func()
+	sub       *substrate.Substrate
+	mgr       *arm.Manager
+	metrics   *metrics
+	mgmt      *http.Server
+	mgmtLn    net.Listener
+	info      ServerInfo
+	serveErr  chan error
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+// Start brings a server up and returns once every endpoint accepts
+// requests. The server stops when ctx is cancelled; Wait returns then.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), serveErr: make(chan error, 4), stopped: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if s.release, err = lockDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	token, err := readOrCreate(cfg.DataDir, adminKeyFile, newAdminKey)
+	if err != nil {
+		return nil, fmt.Errorf("admin key: %w", err)
+	}
+	subID := cfg.SubscriptionID
+	if subID == "" {
+		if subID, err = readOrCreate(cfg.DataDir, subscriptionFile, newSubscriptionID); err != nil {
+			return nil, fmt.Errorf("subscription id: %w", err)
+		}
+	}
+	tenant := uuid.NewSHA1(uuid.NameSpaceURL, []byte("lapis-tenant:"+subID)).String()
+
+	s.sub, err = substrate.Open(ctx, substrate.Config{
+		DataDir: cfg.DataDir, URL: cfg.NATSURL, Sync: cfg.Sync, SyncInterval: cfg.SyncInterval, Logger: s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Listen first, so that resource types can show the real ports.
+	s.mgmtLn, err = listen(cfg.Listen, cfg.Ports.Management, "management")
+	if err != nil {
+		return nil, err
+	}
+	reg := arm.NewRegistry()
+	reg.Register(&account.Type{Endpoints: s.storageEndpoints})
+	s.mgr, err = arm.NewManager(ctx, arm.Options{Substrate: s.sub, Registry: reg, Logger: s.log,
+		Subscription: arm.Subscription{ID: subID, TenantID: tenant}})
+	if err != nil {
+		return nil, err
+	}
+
+	s.metrics = newMetrics(s.sub)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("/", s.metrics.instrument("management", arm.NewAPI(s.mgr, token)))
+	s.mgmt = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	go func() { s.serveErr <- s.mgmt.Serve(s.mgmtLn) }()
+
+	s.info = ServerInfo{
+		PID: os.Getpid(), Version: version.String(), Management: "http://" + s.mgmtLn.Addr().String(),
+		Subscription: subID, Tenant: tenant, Started: s.started.UTC(),
+		Endpoints: map[string]string{"management": "http://" + s.mgmtLn.Addr().String()},
+	}
+	b, _ := json.MarshalIndent(s.info, "", "  ")
+	if err := writeFileAtomic(filepath.Join(cfg.DataDir, serverInfoFile), append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("server info: %w", err)
+	}
+	s.writePointer()
+
+	go s.run(ctx)
+	return s, nil
+}
+
+func listen(host string, port int, what string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("%s port: %w (pass another port or stop what uses it)", what, err)
+	}
+	return ln, nil
+}
+
+// writePointer records this data dir as the current one for the CLI. It is
+// best effort: the CLI also looks in ./.lapis and takes --data-dir.
+func (s *Server) writePointer() {
+	p, err := CurrentPointer()
+	if err != nil {
+		return
+	}
+	abs, err := filepath.Abs(s.cfg.DataDir)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err == nil {
+		_ = writeFileAtomic(p, []byte(abs+"\n"), 0o600)
+	}
+}
+
+func (s *Server) storageEndpoints(name string) map[string]string {
+	host := s.cfg.Listen
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	url := func(port int) string {
+		return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/" + name + "/"
+	}
+	return map[string]string{"blob": url(s.cfg.Ports.Blob), "queue": url(s.cfg.Ports.Queue)}
+}
+
+// Info describes the running server: its endpoints and subscription.
+func (s *Server) Info() ServerInfo { return s.info }
+
+// Manager is the resource manager, for services and tests.
+func (s *Server) Manager() *arm.Manager { return s.mgr }
+
+// Ready is the time Start took.
+func (s *Server) Ready() time.Duration { return time.Since(s.started) }
+
+// Substrate describes where the state lives.
+func (s *Server) Substrate() *substrate.Substrate { return s.sub }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"substrate": "ok", "management": "ok"}
+	status := http.StatusOK
+	if err := s.sub.Check(ctx); err != nil {
+		checks["substrate"] = err.Error()
+		status = http.StatusServiceUnavailable
+	}
+	if _, err := s.mgr.Store().Get(ctx, arm.ID{Subscription: s.info.Subscription, ResourceGroup: "readyz"}); err != nil {
+		checks["management"] = err.Error()
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": http.StatusText(status), "services": checks})
+}
+
+func (s *Server) run(ctx context.Context) {
+	defer close(s.stopped)
+	select {
+	case <-ctx.Done():
+	case err := <-s.serveErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("management server failed", "err", err)
+		}
+	}
+	s.close()
+}
+
+// Wait blocks until the server has stopped.
+func (s *Server) Wait() { <-s.stopped }
+
+// close drains in-flight requests, then closes the substrate and releases
+// the data dir. It runs once.
+func (s *Server) close() { s.closeOnce.Do(s.doClose) }
+
+func (s *Server) doClose() {
+	if s.mgmt != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout())
+		if err := s.mgmt.Shutdown(ctx); err != nil {
+			s.log.Warn("requests still in flight at shutdown", "err", err)
+		}
+		cancel()
+	} else if s.mgmtLn != nil {
+		s.mgmtLn.Close()
+	}
+	if s.sub != nil {
+		if err := s.sub.Close(); err != nil {
+			s.log.Warn("substrate close", "err", err)
+		}
+	}
+	if s.release != nil {
+		_ = os.Remove(filepath.Join(s.cfg.DataDir, serverInfoFile))
+		s.release()
+	}
+}
+
+func (s *Server) shutdownTimeout() time.Duration {
+	if s.cfg.ShutdownTimeout > 0 {
+		return s.cfg.ShutdownTimeout
+	}
+	return 30 * time.Second
+}

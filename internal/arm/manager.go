@@ -351,9 +351,15 @@ func (m *Manager) Get(ctx context.Context, id ID, apiVersion string) (*Resource,
 	if err != nil {
 		return nil, err
 	}
-	r, err := m.store.Resource(ctx, id)
+	r, err := m.store.Get(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if r == nil {
+		if _, err := m.store.Group(ctx, id.Subscription, id.ResourceGroup); err != nil {
+			return nil, err
+		}
+		return nil, m.notFound(id)
 	}
 	return m.view(t, r), nil
 }

@@ -76,8 +76,8 @@ func needAccount(name, group string) error {
 // accountSettings are the az flags that map to account properties.
 type accountSettings struct {
 	sku, kind, accessTier, minTLS, publicNetwork, defaultAction string
-	httpsOnly, allowPublic, allowSharedKey, hns            string
-	tags                                                   []string
+	httpsOnly, allowPublic, allowSharedKey, hns                 string
+	tags                                                        []string
 }
 
 func (s *accountSettings) flags(cmd *cobra.Command, create bool) {

@@ -26,6 +26,9 @@ func ParseID(s string) (ID, error) {
 	if len(parts) < 4 || !strings.EqualFold(parts[0], "subscriptions") || !strings.EqualFold(parts[2], "resourceGroups") {
 		return bad("it must start with /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}")
 	}
+	if parts[1] == "" || parts[3] == "" {
+		return bad("the subscription id and resource group name must not be empty")
+	}
 	id := ID{Subscription: parts[1], ResourceGroup: parts[3]}
 	rest := parts[4:]
 	if len(rest) == 0 {
@@ -33,6 +36,9 @@ func ParseID(s string) (ID, error) {
 	}
 	if len(rest) < 4 || !strings.EqualFold(rest[0], "providers") || len(rest)%2 != 0 {
 		return bad("expected /providers/{namespace}/{type}/{name}[/{childType}/{childName}...] after the resource group")
+	}
+	if rest[1] == "" {
+		return bad("empty provider namespace")
 	}
 	id.Namespace = rest[1]
 	for i := 2; i < len(rest); i += 2 {

@@ -210,12 +210,12 @@ func TestFilterAndPaging(t *testing.T) {
 		}
 	}
 	for filter, want := range map[string]int{
-		"tagName eq 'env'":                          2,
-		"tagName eq 'ENV' and tagValue eq 'prod'":   1,
-		"tagname eq 'env' and tagvalue eq 'PROD'":   0,
-		"":                                          3,
-		"substringof('b-', name)":                   1,
-		"name eq 'C-RG'":                            1,
+		"tagName eq 'env'":                        2,
+		"tagName eq 'ENV' and tagValue eq 'prod'": 1,
+		"tagname eq 'env' and tagvalue eq 'PROD'": 0,
+		"":                        3,
+		"substringof('b-', name)": 1,
+		"name eq 'C-RG'":          1,
 		"location eq 'eastus' and name eq 'nope'":   0,
 		"resourceType eq 'x' and tagName eq 'none'": 0,
 	} {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func newGroupCmd(g *globals) *cobra.Command {
@@ -141,7 +142,7 @@ func groupShow(g *globals) *cobra.Command {
 		Use:     "show",
 		Short:   "Show a resource group",
 		Example: "  lapis group show -n myapp-rg --query location -o tsv",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := required(name, "--name/-n"); err != nil {
 				return err
@@ -171,7 +172,7 @@ func groupList(g *globals) *cobra.Command {
 		Use:     "list",
 		Short:   "List resource groups",
 		Example: "  lapis group list --tag env=dev -o table",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newClient(g)
 			if err != nil {
@@ -221,7 +222,7 @@ func groupDelete(g *globals) *cobra.Command {
 		Use:     "delete",
 		Short:   "Delete a resource group and every resource in it",
 		Example: "  lapis group delete -n myapp-rg --yes",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := required(name, "--name/-n"); err != nil {
 				return err
@@ -262,10 +263,7 @@ func confirm(g *globals, prompt string) error {
 	return nil
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func groupExists(g *globals) *cobra.Command {
 	var name string
@@ -273,7 +271,7 @@ func groupExists(g *globals) *cobra.Command {
 		Use:     "exists",
 		Short:   "Print true if the resource group exists, false if not",
 		Example: "  lapis group exists -n myapp-rg",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := required(name, "--name/-n"); err != nil {
 				return err

@@ -31,7 +31,7 @@ func resourceList(g *globals) *cobra.Command {
 		Use:     "list",
 		Short:   "List resources, in a group or the whole subscription",
 		Example: "  lapis resource list -g myapp-rg --resource-type Microsoft.Storage/storageAccounts -o table",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newClient(g)
 			if err != nil {

@@ -184,3 +184,11 @@ func parseTags(words []string) (map[string]string, error) {
 	}
 	return tags, nil
 }
+
+// noArgs rejects positional arguments with az's wording.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unrecognized arguments: %s", strings.Join(args, " "))
+	}
+	return nil
+}

@@ -29,7 +29,7 @@ func newStartCmd(g *globals) *cobra.Command {
 		Long: `Run the Lapis server in the foreground. It prints one line per endpoint when ready
 and stops cleanly on Ctrl-C or SIGTERM, draining requests in flight. Every flag
 can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err

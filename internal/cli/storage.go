@@ -246,7 +246,7 @@ func storageShow(g *globals) *cobra.Command {
 		Use:     "show",
 		Short:   "Show a storage account",
 		Example: "  lapis storage account show -g myapp-rg -n myfuncappstorage --query id -o tsv",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := needAccount(name, group); err != nil {
 				return err
@@ -281,7 +281,7 @@ func storageList(g *globals) *cobra.Command {
 		Use:     "list",
 		Short:   "List storage accounts, in one resource group or all",
 		Example: "  lapis storage account list -g myapp-rg -o table",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newClient(g)
 			if err != nil {
@@ -323,7 +323,7 @@ func storageDelete(g *globals) *cobra.Command {
 		Use:     "delete",
 		Short:   "Delete a storage account",
 		Example: "  lapis storage account delete -n myfuncappstorage -g myapp-rg --yes",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := needAccount(name, group); err != nil {
 				return err
@@ -370,7 +370,7 @@ func storageKeysList(g *globals) *cobra.Command {
 		Use:     "list",
 		Short:   "List a storage account's keys",
 		Example: "  lapis storage account keys list -n myfuncappstorage -g myapp-rg --query [0].value -o tsv",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := needAccount(name, group); err != nil {
 				return err
@@ -392,7 +392,7 @@ func storageKeysRenew(g *globals) *cobra.Command {
 		Use:     "renew",
 		Short:   "Regenerate a storage account key",
 		Example: "  lapis storage account keys renew -n myfuncappstorage -g myapp-rg --key primary",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := needAccount(name, group); err != nil {
 				return err
@@ -429,7 +429,7 @@ func storageConnString(g *globals) *cobra.Command {
 		Use:     "show-connection-string",
 		Short:   "Print a connection string the Azure SDKs accept",
 		Example: "  lapis storage account show-connection-string -n myfuncappstorage -g myapp-rg -o tsv",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := needAccount(name, group); err != nil {
 				return err

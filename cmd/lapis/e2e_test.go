@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests run the real binary, as a user would: `lapis start`
+// in one process and CLI commands in others.
+
+var lapisBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lapis-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	lapisBin = filepath.Join(dir, "lapis")
+	build := exec.Command("go", "build", "-o", lapisBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building lapis:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type server struct {
+	cmd        *exec.Cmd
+	dataDir    string
+	management string
+	stdout     *bytes.Buffer
+	stderr     *bytes.Buffer
+	done       chan error
+}
+
+var managementLine = regexp.MustCompile(`(?m)^\s+management\s+(http://\S+)$`)
+
+// startLapis runs `lapis start` on free ports and waits for its ready line.
+func startLapis(t *testing.T, dataDir string, env ...string) *server {
+	t.Helper()
+	s, err := tryStart(t, dataDir, env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+func tryStart(t *testing.T, dataDir string, env ...string) (*server, error) {
+	cmd := exec.Command(lapisBin, "start", "--data-dir", dataDir, "--management-port", "0")
+	cmd.Env = append(os.Environ(), append([]string{"XDG_CONFIG_HOME=" + t.TempDir()}, env...)...)
+	s := &server{cmd: cmd, dataDir: dataDir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(s.stdout, pw), s.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.done <- cmd.Wait(); pw.Close() }()
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "Ready in") {
+				ready <- ""
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case <-ready:
+	case err := <-s.done:
+		return nil, fmt.Errorf("lapis start exited: %v\nstdout: %s\nstderr: %s", err, s.stdout, s.stderr)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("lapis start not ready in 30s\nstdout: %s\nstderr: %s", s.stdout, s.stderr)
+	}
+	m := managementLine.FindStringSubmatch(s.stdout.String())
+	if m == nil {
+		return nil, fmt.Errorf("no management line in %q", s.stdout)
+	}
+	s.management = m[1]
+	return s, nil
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("lapis start exited with %v after SIGTERM\nstderr: %s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		t.Errorf("lapis start did not stop within 30s of SIGTERM")
+	}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// lapis runs one CLI command against the server's data dir.
+func lapis(t *testing.T, s *server, args ...string) result {
+	t.Helper()
+	return lapisEnv(t, []string{"LAPIS_DATA_DIR=" + s.dataDir}, args...)
+}
+
+func lapisEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(lapisBin, args...)
+	cmd.Env = append(os.Environ(), append([]string{"XDG_CONFIG_HOME=" + t.TempDir()}, env...)...)
+	cmd.Dir = t.TempDir()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// ok runs a command that must succeed and returns its stdout.
+func ok(t *testing.T, s *server, args ...string) string {
+	t.Helper()
+	r := lapis(t, s, args...)
+	if r.code != 0 {
+		t.Fatalf("lapis %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// fails runs a command that must fail with the exit code and a one-line
+// error containing want.
+func fails(t *testing.T, s *server, code int, want string, args ...string) {
+	t.Helper()
+	r := lapis(t, s, args...)
+	if r.code != code || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 ||
+		!strings.HasPrefix(r.stderr, "ERROR: ") {
+		t.Fatalf("lapis %s: exit %d, stderr %q; want exit %d and one ERROR line containing %q",
+			strings.Join(args, " "), r.code, r.stderr, code, want)
+	}
+}
+
+func TestSeedCommands(t *testing.T) {
+	s := startLapis(t, t.TempDir())
+
+	ok(t, s, "group", "create", "--name", "myapp-rg", "--location", "eastus", "--tags", "env=dev", "team=web")
+	// The seed's lines, with az replaced by lapis.
+	ok(t, s, "storage", "account", "create", "--name", "myfuncappstorage", "--resource-group", "myapp-rg",
+		"--location", "eastus", "--sku", "Standard_LRS")
+	id := ok(t, s, "storage", "account", "show", "-g", "myapp-rg", "-n", "myfuncappstorage", "--query", "id", "-o", "tsv")
+	if !regexp.MustCompile(`^/subscriptions/[0-9a-f-]{36}/resourceGroups/myapp-rg/providers/Microsoft.Storage/storageAccounts/myfuncappstorage\n$`).MatchString(id) {
+		t.Fatalf("--query id -o tsv = %q", id)
+	}
+	id = strings.TrimSpace(id)
+
+	if got := ok(t, s, "storage", "account", "show", "-g", "myapp-rg", "-n", "myfuncappstorage",
+		"--query", "{sku:sku.name, state:provisioningState, rg:resourceGroup, blob:primaryEndpoints.blob}", "-o", "tsv"); got != "Standard_LRS\tSucceeded\tmyapp-rg\thttp://127.0.0.1:10000/myfuncappstorage/\n" {
+		t.Fatalf("flattened multiselect -o tsv = %q", got)
+	}
+
+	table := ok(t, s, "group", "list", "-o", "table")
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Location") || !strings.Contains(lines[0], "Name") ||
+		!strings.HasPrefix(lines[1], "----------") || !strings.Contains(lines[2], "myapp-rg") {
+		t.Fatalf("group list -o table =\n%s", table)
+	}
+	acctTable := ok(t, s, "storage", "account", "list", "-g", "myapp-rg", "--query", "[].{Name:name, Sku:sku.name}", "-o", "table")
+	if !regexp.MustCompile(`(?m)^Name\s+Sku\n-+\s+-+\nmyfuncappstorage\s+Standard_LRS$`).MatchString(strings.TrimSpace(acctTable)) {
+		t.Fatalf("storage account list -o table =\n%s", acctTable)
+	}
+
+	key1 := strings.TrimSpace(ok(t, s, "storage", "account", "keys", "list", "-g", "myapp-rg", "-n", "myfuncappstorage", "--query", "[0].value", "-o", "tsv"))
+	if len(key1) != 88 {
+		t.Fatalf("key1 = %q", key1)
+	}
+	renewed := ok(t, s, "storage", "account", "keys", "renew", "-g", "myapp-rg", "-n", "myfuncappstorage", "--key", "primary", "--query", "[0].value", "-o", "tsv")
+	if strings.TrimSpace(renewed) == key1 {
+		t.Fatal("keys renew --key primary did not change key1")
+	}
+	cs := ok(t, s, "storage", "account", "show-connection-string", "-g", "myapp-rg", "-n", "myfuncappstorage", "-o", "tsv")
+	if !strings.HasPrefix(cs, "DefaultEndpointsProtocol=http;AccountName=myfuncappstorage;AccountKey="+strings.TrimSpace(renewed)+";BlobEndpoint=http://127.0.0.1:10000/myfuncappstorage;QueueEndpoint=http://127.0.0.1:10001/myfuncappstorage;") {
+		t.Fatalf("connection string = %q", cs)
+	}
+
+	if got := ok(t, s, "resource", "list", "-g", "myapp-rg", "--resource-type", "Microsoft.Storage/storageAccounts", "--query", "[].name", "-o", "tsv"); got != "myfuncappstorage\n" {
+		t.Fatalf("resource list = %q", got)
+	}
+	if got := ok(t, s, "resource", "show", "--ids", id, "--query", "name", "-o", "tsv"); got != "myfuncappstorage\n" {
+		t.Fatalf("resource show --ids = %q", got)
+	}
+	if got := ok(t, s, "resource", "show", "-g", "myapp-rg", "-n", "myfuncappstorage", "--resource-type", "Microsoft.Storage/storageAccounts", "--query", "properties.provisioningState", "-o", "tsv"); got != "Succeeded\n" {
+		t.Fatalf("resource show by name = %q", got)
+	}
+	if got := ok(t, s, "group", "show", "-n", "myapp-rg", "-o", "yaml"); !strings.Contains(got, "name: myapp-rg") || !strings.Contains(got, "env: dev") {
+		t.Fatalf("-o yaml =\n%s", got)
+	}
+	if got := ok(t, s, "group", "show", "-n", "myapp-rg", "-o", "none"); got != "" {
+		t.Fatalf("-o none printed %q", got)
+	}
+	if got := ok(t, s, "group", "exists", "-n", "MYAPP-RG"); got != "true\n" {
+		t.Fatalf("group exists = %q", got)
+	}
+
+	// --debug shows the HTTP exchange without the token.
+	r := lapis(t, s, "group", "show", "-n", "myapp-rg", "--debug")
+	if r.code != 0 || !strings.Contains(r.stderr, "DEBUG: Request URL:") || !strings.Contains(r.stderr, "DEBUG: Response status: 200") ||
+		strings.Contains(r.stderr, mustRead(t, filepath.Join(s.dataDir, "admin.key"))) {
+		t.Fatalf("--debug stderr:\n%s", r.stderr)
+	}
+
+	ok(t, s, "resource", "delete", "--ids", id)
+	fails(t, s, 3, "(ResourceNotFound)", "storage", "account", "show", "-g", "myapp-rg", "-n", "myfuncappstorage")
+	ok(t, s, "group", "delete", "-n", "myapp-rg", "--yes")
+	if got := ok(t, s, "group", "exists", "-n", "myapp-rg"); got != "false\n" {
+		t.Fatalf("group exists after delete = %q", got)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func TestCLIErrors(t *testing.T) {
+	s := startLapis(t, t.TempDir())
+	ok(t, s, "group", "create", "-n", "rg1", "-l", "eastus")
+
+	fails(t, s, 3, "(ResourceGroupNotFound) Resource group 'nope' could not be found.", "group", "show", "-n", "nope")
+	fails(t, s, 1, "(InvalidResourceGroup)", "group", "create", "-n", "bad!name", "-l", "eastus")
+	fails(t, s, 1, "(AccountNameInvalid)", "storage", "account", "create", "-n", "Bad_Name", "-g", "rg1")
+	fails(t, s, 1, "(InvalidResourceGroupLocation)", "group", "create", "-n", "rg1", "-l", "westus")
+	fails(t, s, 2, "invalid choice", "group", "list", "-o", "xml")
+	fails(t, s, 2, "--query", "group", "list", "--query", "[?name==")
+	fails(t, s, 2, "unknown flag", "group", "list", "--bogus")
+	fails(t, s, 2, "the following arguments are required: --location/-l", "group", "create", "-n", "rg2")
+	fails(t, s, 2, "unrecognized arguments: stray", "group", "show", "-n", "rg1", "stray")
+	fails(t, s, 2, "no tty", "group", "delete", "-n", "rg1")
+	fails(t, s, 2, "invalid choice", "storage", "account", "keys", "renew", "-g", "rg1", "-n", "x", "--key", "tertiary")
+
+	// Remote use: --endpoint and LAPIS_TOKEN, from a directory with no data dir.
+	token := mustRead(t, filepath.Join(s.dataDir, "admin.key"))
+	r := lapisEnv(t, []string{"LAPIS_TOKEN=" + token}, "--endpoint", s.management, "group", "show", "-n", "rg1", "--query", "name", "-o", "tsv")
+	if r.code != 0 || r.stdout != "rg1\n" {
+		t.Fatalf("remote use: %+v", r)
+	}
+	r = lapisEnv(t, []string{"LAPIS_TOKEN=wrong", "LAPIS_ENDPOINT=" + s.management}, "group", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "(InvalidAuthenticationToken)") {
+		t.Fatalf("wrong token: %+v", r)
+	}
+	r = lapisEnv(t, []string{"LAPIS_DATA_DIR=" + t.TempDir()}, "group", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "no running Lapis found") {
+		t.Fatalf("no server: %+v", r)
+	}
+}
+
+func TestStartStopRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startLapis(t, dir, "LAPIS_SYNC=always", "LAPIS_LOG_FORMAT=json")
+	if !strings.Contains(s.stdout.String(), "sync always") || !strings.Contains(s.stdout.String(), "subscription") {
+		t.Fatalf("banner ignores LAPIS_SYNC:\n%s", s.stdout)
+	}
+	ok(t, s, "group", "create", "-n", "keep-rg", "-l", "eastus")
+	ok(t, s, "storage", "account", "create", "-n", "keepacct", "-g", "keep-rg")
+
+	// A second server on the same data dir refuses, clearly, and the first keeps running.
+	if _, err := tryStart(t, dir); err == nil || !strings.Contains(err.Error(), "in use by a running lapis") {
+		t.Fatalf("second start on the same data dir: %v", err)
+	}
+	ok(t, s, "group", "show", "-n", "keep-rg")
+
+	s.stop(t)
+	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
+		t.Fatalf("no clean-stop log line in JSON logs:\n%s", s.stderr)
+	}
+	s2 := startLapis(t, dir)
+	if got := ok(t, s2, "storage", "account", "show", "-g", "keep-rg", "-n", "keepacct", "--query", "location", "-o", "tsv"); got != "eastus\n" {
+		t.Fatalf("account after restart (location from the group) = %q", got)
+	}
+}

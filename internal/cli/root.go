@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/lapisdev/lapis/internal/cli/output"
 )
@@ -126,6 +127,11 @@ func (g *globals) print(v any) error {
 	f, err := output.ParseFormat(g.output)
 	if err != nil {
 		return &usageError{err.Error()}
+	}
+	if f == output.JSONC {
+		if out, ok := g.stdout.(*os.File); !ok || !term.IsTerminal(int(out.Fd())) {
+			f = f.Plain() // colour only on a terminal, as az does
+		}
 	}
 	var q *output.Compiled
 	if g.query != "" {

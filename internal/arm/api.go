@@ -297,12 +297,12 @@ func (a *API) resource(q *request, id ID) error {
 		}
 		return writeJSON(q.w, http.StatusOK, res)
 	case http.MethodHead:
-		_, err := a.m.Get(ctx, id, q.apiVersion)
-		if ae := AsError(err); err != nil && ae.Status == http.StatusNotFound {
+		if _, err := a.m.Get(ctx, id, q.apiVersion); err != nil {
+			if AsError(err).Status != http.StatusNotFound {
+				return err
+			}
 			q.w.WriteHeader(http.StatusNotFound)
 			return nil
-		} else if err != nil {
-			return err
 		}
 		q.w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -573,7 +573,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
-	w.Header().Set("x-ms-failure-cause", "gateway")
 	if r.Method == http.MethodHead {
 		w.WriteHeader(e.Status)
 		return

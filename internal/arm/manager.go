@@ -213,19 +213,15 @@ func (m *Manager) PutGroup(ctx context.Context, sub, name string, body []byte, p
 		if old == nil && patch {
 			return nil, false, errNotFoundGroup(name)
 		}
-		now := m.now().UTC()
 		rec := &Record{Resource: Resource{Type: "Microsoft.Resources/resourceGroups",
-			Properties: map[string]any{"provisioningState": ProvisioningSucceeded},
-			SystemData: &SystemData{CreatedAt: now, CreatedBy: c.Principal, CreatedByType: "Application"}}}
+			Properties: map[string]any{"provisioningState": ProvisioningSucceeded}}}
 		if old != nil {
 			rec.ID, rec.Name, rec.Location, rec.Tags, rec.ManagedBy = old.ID, old.Name, old.Location, old.Tags, old.ManagedBy
-			if old.SystemData != nil {
-				rec.SystemData.CreatedAt, rec.SystemData.CreatedBy = old.SystemData.CreatedAt, old.SystemData.CreatedBy
-			}
+			rec.SystemData = old.SystemData
 		} else {
 			rec.ID, rec.Name = id.String(), name
 		}
-		rec.SystemData.LastModifiedAt, rec.SystemData.LastModifiedBy, rec.SystemData.LastModifiedByType = now, c.Principal, "Application"
+		m.stamp(rec, c)
 		if b.Location != nil {
 			loc := NormalizeLocation(*b.Location)
 			if old != nil && loc != old.Location {
@@ -257,6 +253,18 @@ func (m *Manager) PutGroup(ctx context.Context, sub, name string, body []byte, p
 		}
 		return rec.Public(), old == nil, nil
 	}
+}
+
+// stamp records who changed rec and when, and who created it if new.
+func (m *Manager) stamp(rec *Record, c Caller) {
+	now := m.now().UTC()
+	if rec.SystemData == nil {
+		rec.SystemData = &SystemData{CreatedAt: now, CreatedBy: c.Principal, CreatedByType: "Application"}
+	} else {
+		sd := *rec.SystemData
+		rec.SystemData = &sd
+	}
+	rec.SystemData.LastModifiedAt, rec.SystemData.LastModifiedBy, rec.SystemData.LastModifiedByType = now, c.Principal, "Application"
 }
 
 func conflictOr(err error) error {
@@ -325,14 +333,10 @@ func checkTypeAPIVersion(info TypeInfo, v string) error {
 	if slices.Contains(info.APIVersions, v) {
 		return nil
 	}
-	locs := "any"
-	if len(info.Locations) > 0 {
-		locs = strings.Join(info.Locations, ",")
-	}
 	last := info.Type[strings.LastIndex(info.Type, "/")+1:]
 	return Errorf(http.StatusBadRequest, "NoRegisteredProviderFound",
-		"No registered resource provider found for location '%s' and API version '%s' for type '%s'. The supported api-versions are '%s'. The supported locations are '%s'.",
-		"", v, last, strings.Join(info.APIVersions, ", "), locs)
+		"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.",
+		v, last, strings.Join(info.APIVersions, ", "))
 }
 
 // Get returns a resource as GET serves it.
@@ -415,15 +419,14 @@ func (m *Manager) PutResource(ctx context.Context, id ID, apiVersion string, bod
 		if old == nil && patch {
 			return nil, false, m.notFound(id)
 		}
-		now := m.now().UTC()
 		var rec *Record
 		if old != nil {
 			rec = old.Clone()
 			id.Names[len(id.Names)-1] = old.Name
 		} else {
-			rec = &Record{Resource: Resource{ID: id.String(), Name: id.Name(), Type: id.TypeName(),
-				SystemData: &SystemData{CreatedAt: now, CreatedBy: c.Principal, CreatedByType: "Application"}}}
+			rec = &Record{Resource: Resource{ID: id.String(), Name: id.Name(), Type: id.TypeName()}}
 		}
+		m.stamp(rec, c)
 		if !patch {
 			rec.Tags, rec.Kind, rec.SKU, rec.Identity, rec.Properties = nil, "", nil, nil, nil
 		}
@@ -467,7 +470,6 @@ func (m *Manager) PutResource(ctx context.Context, id ID, apiVersion string, bod
 		if rec.Properties == nil {
 			rec.Properties = map[string]any{}
 		}
-		rec.SystemData.LastModifiedAt, rec.SystemData.LastModifiedBy, rec.SystemData.LastModifiedByType = now, c.Principal, "Application"
 		req := &WriteRequest{ID: id, APIVersion: apiVersion, Old: old.Clone(), New: rec, Patch: patch, Store: m.store}
 		if err := t.Prepare(ctx, req); err != nil {
 			return nil, false, err

@@ -60,9 +60,10 @@ type Config struct {
 type Substrate struct {
 	cfg Config
 	log *slog.Logger
-	ns  *server.Server // nil when external
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	ns     *server.Server // nil when external
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	closed chan struct{} // closed when nc has closed
 }
 
 // Open starts the embedded server (or connects to cfg.URL) and waits until
@@ -86,11 +87,11 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 	if cfg.MaxStore == 0 {
 		cfg.MaxStore = 64 << 30
 	}
-	s := &Substrate{cfg: cfg, log: cfg.Logger.With("component", "nats")}
+	s := &Substrate{cfg: cfg, log: cfg.Logger.With("component", "nats"), closed: make(chan struct{})}
 
 	var err error
 	if cfg.URL != "" {
-		s.nc, err = nats.Connect(cfg.URL, nats.Name("lapis"), nats.MaxReconnects(-1),
+		s.nc, err = nats.Connect(cfg.URL, nats.Name("lapis"), nats.MaxReconnects(-1), s.onClosed(),
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 				if err != nil {
 					s.log.Warn("disconnected from NATS", "err", err)
@@ -162,7 +163,7 @@ func (s *Substrate) startEmbedded() error {
 		return errors.New("substrate: embedded NATS server did not become ready in 30s")
 	}
 	s.ns = ns
-	s.nc, err = nats.Connect("", nats.InProcessServer(ns), nats.Name("lapis"))
+	s.nc, err = nats.Connect("", nats.InProcessServer(ns), nats.Name("lapis"), s.onClosed())
 	if err != nil {
 		ns.Shutdown()
 		return fmt.Errorf("substrate: in-process connection: %w", err)
@@ -176,11 +177,13 @@ func (s *Substrate) Close() error {
 	var err error
 	if s.nc != nil {
 		if s.nc.IsConnected() {
-			err = s.nc.Drain()
-			// Drain is asynchronous; wait until the connection has closed.
-			deadline := time.Now().Add(10 * time.Second)
-			for !s.nc.IsClosed() && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
+			// Drain is asynchronous: it flushes what is pending, then closes.
+			if err = s.nc.Drain(); err == nil {
+				select {
+				case <-s.closed:
+				case <-time.After(10 * time.Second):
+					err = errors.New("substrate: NATS connection did not drain in 10s")
+				}
 			}
 		}
 		s.nc.Close()
@@ -190,6 +193,10 @@ func (s *Substrate) Close() error {
 		s.ns.WaitForShutdown()
 	}
 	return err
+}
+
+func (s *Substrate) onClosed() nats.Option {
+	return nats.ClosedHandler(func(*nats.Conn) { close(s.closed) })
 }
 
 // Embedded reports whether the substrate runs its own NATS server.

@@ -58,8 +58,8 @@ type Config struct {
 // Substrate is the connection to JetStream that every service shares. It is
 // safe for concurrent use.
 type Substrate struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
 	ns     *server.Server // nil when external
 	nc     *nats.Conn
 	js     jetstream.JetStream

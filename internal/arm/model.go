@@ -65,11 +65,13 @@ func (r *Record) Clone() *Record {
 	return &c
 }
 
-// Public returns the resource as GET serves it.
+// Public returns the resource as GET serves it: a copy whose top-level
+// properties a Viewer may add to without touching the record.
 func (r *Record) Public() *Resource {
-	c := r.Clone().Resource
-	if c.Properties == nil {
-		c.Properties = map[string]any{}
+	c := r.Resource
+	c.Properties = make(map[string]any, len(r.Properties)+1)
+	for k, v := range r.Properties {
+		c.Properties[k] = v
 	}
 	return &c
 }

@@ -174,26 +174,34 @@ func (s *Store) NameHolder(ctx context.Context, typeName, name string) (string, 
 }
 
 // list reads every record whose key matches the filter (NATS wildcards).
+// It streams the newest value of each matching key from one watcher rather
+// than reading keys one by one: a list of hundreds costs one round trip.
 func (s *Store) list(ctx context.Context, filter string) ([]*Record, error) {
-	lister, err := s.kv.ListKeysFiltered(ctx, filter)
+	w, err := s.kv.WatchFiltered(ctx, []string{filter}, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("arm: list %s: %w", filter, err)
 	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
-	}
+	defer w.Stop()
 	var out []*Record
-	for _, k := range keys {
-		r, err := s.get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if r != nil { // deleted since listed
-			out = append(out, r)
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("arm: list %s: watcher closed", filter)
+			}
+			if e == nil { // all current values delivered
+				return out, nil
+			}
+			var r Record
+			if err := json.Unmarshal(e.Value(), &r); err != nil {
+				return nil, fmt.Errorf("arm: decode %s: %w", e.Key(), err)
+			}
+			r.Revision = e.Revision()
+			out = append(out, &r)
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	return out, nil
 }
 
 // Groups lists a subscription's resource groups.

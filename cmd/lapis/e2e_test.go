@@ -184,8 +184,8 @@ func TestSeedCommands(t *testing.T) {
 
 	table := ok(t, s, "group", "list", "-o", "table")
 	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Location") || !strings.Contains(lines[0], "Name") ||
-		!strings.HasPrefix(lines[1], "----------") || !strings.Contains(lines[2], "myapp-rg") {
+	if len(lines) != 3 || !regexp.MustCompile(`^Name\s+Location\s+Status$`).MatchString(lines[0]) ||
+		!strings.HasPrefix(lines[1], "--------") || !regexp.MustCompile(`^myapp-rg\s+eastus\s+Succeeded$`).MatchString(lines[2]) {
 		t.Fatalf("group list -o table =\n%s", table)
 	}
 	acctTable := ok(t, s, "storage", "account", "list", "-g", "myapp-rg", "--query", "[].{Name:name, Sku:sku.name}", "-o", "table")
@@ -264,6 +264,25 @@ func TestCLIErrors(t *testing.T) {
 	fails(t, s, 2, "unrecognized arguments: stray", "group", "show", "-n", "rg1", "stray")
 	fails(t, s, 2, "no tty", "group", "delete", "-n", "rg1")
 	fails(t, s, 2, "invalid choice", "storage", "account", "keys", "renew", "-g", "rg1", "-n", "x", "--key", "tertiary")
+	fails(t, s, 2, "required: --key", "storage", "account", "keys", "renew", "-g", "rg1", "-n", "x")
+	fails(t, s, 2, "invalid choice: 'ftp'", "storage", "account", "show-connection-string", "-g", "rg1", "-n", "x", "--protocol", "ftp")
+	fails(t, s, 2, "'frobnicate' is misspelled or not recognized", "group", "frobnicate")
+	fails(t, s, 2, "'frobnicate' is misspelled or not recognized", "storage", "account", "keys", "frobnicate")
+	fails(t, s, 2, "namespace/type", "resource", "list", "--resource-type", "storageAccounts")
+	fails(t, s, 3, "(SubscriptionNotFound)", "group", "exists", "-n", "rg1", "--subscription", "00000000-0000-0000-0000-000000000000")
+	fails(t, s, 1, "subscription 'Nope' not found", "group", "list", "--subscription", "Nope")
+	if got := ok(t, s, "group", "show", "-n", "rg1", "--subscription", "Lapis", "--query", "name", "-o", "tsv"); got != "rg1\n" {
+		t.Fatalf("--subscription by display name = %q", got)
+	}
+	// tsv rows keep the same columns whether or not a group has tags.
+	ok(t, s, "group", "create", "-n", "rg-tagged", "-l", "eastus", "--tags", "a=b")
+	var widths []int
+	for _, line := range strings.Split(strings.TrimSpace(ok(t, s, "group", "list", "-o", "tsv")), "\n") {
+		widths = append(widths, strings.Count(line, "\t"))
+	}
+	if len(widths) != 2 || widths[0] != widths[1] {
+		t.Fatalf("group list -o tsv column counts = %v", widths)
+	}
 
 	// Remote use: --endpoint and LAPIS_TOKEN, from a directory with no data dir.
 	token := mustRead(t, filepath.Join(s.dataDir, "admin.key"))

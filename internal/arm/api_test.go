@@ -237,7 +237,19 @@ func TestFilterAndPaging(t *testing.T) {
 		NextLink string
 	}
 	_ = json.Unmarshal([]byte(body), &page)
-	if len(page.Value) != 2 || !strings.Contains(page.NextLink, "skiptoken=2") {
+	if len(page.Value) != 2 || !strings.Contains(page.NextLink, "skiptoken=2") || page.Value[0].Name != "a-rg" || page.Value[1].Name != "b-rg" {
 		t.Fatalf("first page = %s", body)
+	}
+	// A write between pages does not move items across the page boundary:
+	// lists are ordered by id, not by last write.
+	if status, _, body := (call{method: "PATCH", path: rg + "a-rg?" + rgAPI, body: `{"tags":{"touched":"1"}}`}).do(t, srv.URL); status != 200 {
+		t.Fatalf("patch: %d %s", status, body)
+	}
+	next := strings.TrimPrefix(page.NextLink, srv.URL)
+	_, _, body = call{method: "GET", path: next}.do(t, srv.URL)
+	page.Value, page.NextLink = nil, ""
+	_ = json.Unmarshal([]byte(body), &page)
+	if len(page.Value) != 1 || page.Value[0].Name != "c-rg" || page.NextLink != "" {
+		t.Fatalf("second page = %s", body)
 	}
 }

@@ -190,6 +190,10 @@ func (s *Store) list(ctx context.Context, filter string) ([]*Record, error) {
 				return nil, fmt.Errorf("arm: list %s: watcher closed", filter)
 			}
 			if e == nil { // all current values delivered
+				// By id, so that paging by offset is stable across writes.
+				slices.SortFunc(out, func(a, b *Record) int {
+					return strings.Compare(strings.ToLower(a.ID), strings.ToLower(b.ID))
+				})
 				return out, nil
 			}
 			var r Record

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -101,25 +102,34 @@ func newClient(g *globals) (*client, error) {
 	return c, nil
 }
 
-// sub returns the subscription to work in, asking the server when unknown.
+// sub returns the subscription id to work in: --subscription (an id or a
+// display name, as az takes), else the server's.
 func (c *client) sub(ctx context.Context) (string, error) {
-	if c.subscription != "" {
+	if c.subscription != "" && uuidShape.MatchString(c.subscription) {
 		return c.subscription, nil
 	}
 	var list struct {
 		Value []struct {
 			SubscriptionID string `json:"subscriptionId"`
+			DisplayName    string `json:"displayName"`
 		} `json:"value"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/subscriptions", resourcesAPI, nil, &list); err != nil {
 		return "", err
 	}
-	if len(list.Value) == 0 {
+	for _, s := range list.Value {
+		if c.subscription == "" || strings.EqualFold(s.DisplayName, c.subscription) || strings.EqualFold(s.SubscriptionID, c.subscription) {
+			c.subscription = s.SubscriptionID
+			return c.subscription, nil
+		}
+	}
+	if c.subscription == "" {
 		return "", errors.New("the server has no subscription")
 	}
-	c.subscription = list.Value[0].SubscriptionID
-	return c.subscription, nil
+	return "", fmt.Errorf("subscription '%s' not found; check the spelling and casing and try again", c.subscription)
 }
+
+var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Api-versions the CLI speaks.
 const (

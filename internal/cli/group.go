@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +15,7 @@ import (
 )
 
 func newGroupCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "group", Short: "Manage resource groups"}
+	cmd := noun("group", "Manage resource groups")
 	cmd.AddCommand(groupCreate(g), groupShow(g), groupList(g), groupDelete(g), groupExists(g), groupUpdate(g))
 	return cmd
 }
@@ -82,7 +83,7 @@ func groupCreate(g *globals) *cobra.Command {
 			if err := c.do(cmd.Context(), http.MethodPut, p, resourcesAPI, body, &out); err != nil {
 				return err
 			}
-			return g.print(out)
+			return g.printTable(azGroup(out), groupTable)
 		},
 	}
 	groupName(cmd, &name)
@@ -128,7 +129,7 @@ func groupUpdate(g *globals) *cobra.Command {
 			if err := c.do(cmd.Context(), http.MethodPatch, p, resourcesAPI, body, &out); err != nil {
 				return err
 			}
-			return g.print(out)
+			return g.printTable(azGroup(out), groupTable)
 		},
 	}
 	groupName(cmd, &name)
@@ -159,7 +160,7 @@ func groupShow(g *globals) *cobra.Command {
 			if err := c.do(cmd.Context(), http.MethodGet, p, resourcesAPI, nil, &out); err != nil {
 				return err
 			}
-			return g.print(out)
+			return g.printTable(azGroup(out), groupTable)
 		},
 	}
 	groupName(cmd, &name)
@@ -190,11 +191,30 @@ func groupList(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(nonNilList(out))
+			for _, r := range out {
+				if m, ok := r.(map[string]any); ok {
+					azGroup(m)
+				}
+			}
+			return g.printTable(nonNilList(out), "[]."+groupTable)
 		},
 	}
 	cmd.Flags().StringVar(&tag, "tag", "", "only groups with this tag: key[=value]")
 	return cmd
+}
+
+// groupTable is az's table for groups.
+const groupTable = "{Name:name, Location:location, Status:properties.provisioningState}"
+
+// azGroup gives a group the fields az always prints, null when unset, so
+// that tsv columns line up from row to row.
+func azGroup(m map[string]any) map[string]any {
+	for _, k := range []string{"managedBy", "tags"} {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
+		}
+	}
+	return m
 }
 
 func tagFilter(tag string) string {
@@ -228,7 +248,7 @@ func groupDelete(g *globals) *cobra.Command {
 				return err
 			}
 			if !yes {
-				if err := confirm(g, fmt.Sprintf("Are you sure you want to perform this operation? (y/n): ")); err != nil {
+				if err := confirm(g, "Are you sure you want to perform this operation? (y/n): "); err != nil {
 					return err
 				}
 			}
@@ -284,8 +304,11 @@ func groupExists(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			status, err := c.doStatus(cmd.Context(), http.MethodHead, p, resourcesAPI, nil, nil)
-			if status == http.StatusNotFound {
+			// GET rather than HEAD: a 404 body tells a missing group from a
+			// missing subscription.
+			err = c.do(cmd.Context(), http.MethodGet, p, resourcesAPI, nil, nil)
+			var ae *apiError
+			if errors.As(err, &ae) && ae.Code == "ResourceGroupNotFound" {
 				return g.print(false)
 			}
 			if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 func newResourceCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "resource", Short: "Manage any resource by id or by type and name"}
+	cmd := noun("resource", "Manage any resource by id or by type and name")
 	cmd.AddCommand(resourceList(g), resourceShow(g), resourceDelete(g))
 	return cmd
 }
@@ -50,7 +50,10 @@ func resourceList(g *globals) *cobra.Command {
 				}
 				p = "/subscriptions/" + url.PathEscape(sub)
 			}
-			if namespace != "" && rtype != "" && !strings.Contains(rtype, "/") {
+			if rtype != "" && !strings.Contains(rtype, "/") {
+				if namespace == "" {
+					return usagef("--resource-type must be namespace/type (e.g. Microsoft.Storage/storageAccounts), or pass --namespace")
+				}
 				rtype = namespace + "/" + rtype
 			}
 			var filters []string
@@ -74,10 +77,17 @@ func resourceList(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			out := make([]any, 0, len(items))
 			for _, it := range items {
-				withGroup(it)
+				// --namespace alone keeps the types of one provider.
+				if m, ok := it.(map[string]any); ok && namespace != "" && rtype == "" {
+					if t, _ := m["type"].(string); !strings.HasPrefix(strings.ToLower(t), strings.ToLower(namespace)+"/") {
+						continue
+					}
+				}
+				out = append(out, withGroup(it))
 			}
-			return g.print(nonNilList(items))
+			return g.printTable(out, "[].{Name:name, ResourceGroup:resourceGroup, Location:location, Type:type, Status:properties.provisioningState}")
 		},
 	}
 	f := cmd.Flags()

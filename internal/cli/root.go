@@ -95,6 +95,12 @@ the way az manages Azure: lapis group create -n myapp-rg -l eastus.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if g.endpoint == "" {
+				g.endpoint = os.Getenv("LAPIS_ENDPOINT")
+			}
+			if g.dataDir == "" {
+				g.dataDir = os.Getenv("LAPIS_DATA_DIR")
+			}
 			if _, err := output.ParseFormat(g.output); err != nil {
 				return &usageError{err.Error()}
 			}
@@ -115,8 +121,8 @@ the way az manages Azure: lapis group create -n myapp-rg -l eastus.`,
 	pf.BoolVar(&g.verbose, "verbose", false, "more logging")
 	pf.BoolVar(&g.onlyErrors, "only-show-errors", false, "show only errors")
 	pf.StringVar(&g.subscription, "subscription", "", "subscription id (default: the server's)")
-	pf.StringVar(&g.endpoint, "endpoint", os.Getenv("LAPIS_ENDPOINT"), "management endpoint of a remote Lapis (with LAPIS_TOKEN) [env LAPIS_ENDPOINT]")
-	pf.StringVar(&g.dataDir, "data-dir", os.Getenv("LAPIS_DATA_DIR"), "data directory of the local Lapis (default ./.lapis) [env LAPIS_DATA_DIR]")
+	pf.StringVar(&g.endpoint, "endpoint", "", "management endpoint of a remote Lapis, used with LAPIS_TOKEN [env LAPIS_ENDPOINT]")
+	pf.StringVar(&g.dataDir, "data-dir", "", "data directory of the local Lapis (default ./.lapis) [env LAPIS_DATA_DIR]")
 
 	root.AddCommand(newStartCmd(g), newVersionCmd(g), newGroupCmd(g), newStorageCmd(g), newResourceCmd(g))
 	return root
@@ -140,6 +146,16 @@ func (g *globals) print(v any) error {
 		}
 	}
 	return output.Write(g.stdout, v, f, q)
+}
+
+// printTable is print with az's default table columns for the command:
+// when -o table is asked without --query, tableQuery picks and orders them.
+func (g *globals) printTable(v any, tableQuery string) error {
+	if g.query == "" && strings.EqualFold(g.output, string(output.Table)) {
+		g.query = tableQuery
+		defer func() { g.query = "" }()
+	}
+	return g.print(v)
 }
 
 // restArgs returns the values that follow a multi-value flag such as
@@ -189,6 +205,18 @@ func parseTags(words []string) (map[string]string, error) {
 		tags[k] = v
 	}
 	return tags, nil
+}
+
+// noun is a command that only groups subcommands: alone it prints help, and
+// an unknown subcommand is a usage error, as in az.
+func noun(use, short string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("'%s' is misspelled or not recognized by the system; see 'lapis %s --help'", args[0], cmd.CommandPath()[len("lapis "):])
+			}
+			return cmd.Help()
+		}}
 }
 
 // noArgs rejects positional arguments with az's wording.

@@ -11,9 +11,9 @@ import (
 )
 
 func newStorageCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "storage", Short: "Manage storage accounts"}
-	acct := &cobra.Command{Use: "account", Short: "Manage storage accounts"}
-	keys := &cobra.Command{Use: "keys", Short: "Manage storage account keys"}
+	cmd := noun("storage", "Manage storage accounts")
+	acct := noun("account", "Manage storage accounts")
+	keys := noun("keys", "Manage storage account keys")
 	keys.AddCommand(storageKeysList(g), storageKeysRenew(g))
 	acct.AddCommand(storageCreate(g), storageShow(g), storageList(g), storageDelete(g), storageUpdate(g),
 		storageConnString(g), keys)
@@ -397,6 +397,9 @@ func storageKeysRenew(g *globals) *cobra.Command {
 			if err := needAccount(name, group); err != nil {
 				return err
 			}
+			if err := required(key, "--key"); err != nil {
+				return err
+			}
 			keyName := map[string]string{"primary": "key1", "secondary": "key2"}[strings.ToLower(key)]
 			if keyName == "" {
 				return usagef("argument --key: invalid choice: '%s' (choose from 'primary', 'secondary')", key)
@@ -434,6 +437,9 @@ func storageConnString(g *globals) *cobra.Command {
 			if err := needAccount(name, group); err != nil {
 				return err
 			}
+			if protocol != "http" && protocol != "https" {
+				return usagef("argument --protocol: invalid choice: '%s' (choose from 'http', 'https')", protocol)
+			}
 			idx := map[string]int{"primary": 0, "secondary": 1}
 			i, ok := idx[strings.ToLower(key)]
 			if !ok {
@@ -465,6 +471,6 @@ func storageConnString(g *globals) *cobra.Command {
 	}
 	accountFlags(cmd, &name, &group)
 	cmd.Flags().StringVar(&key, "key", "primary", "primary or secondary")
-	cmd.Flags().StringVar(&protocol, "protocol", "http", "http or https: the DefaultEndpointsProtocol to print")
+	cmd.Flags().StringVar(&protocol, "protocol", "http", "http or https: the DefaultEndpointsProtocol to print (Lapis's endpoints are plain http)")
 	return cmd
 }

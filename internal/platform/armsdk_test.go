@@ -380,6 +380,29 @@ func TestRestartKeepsResources(t *testing.T) {
 	}
 }
 
+func TestSubscriptionOverrideSticks(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	const override = "12345678-1234-1234-1234-123456789abc"
+	for i, want := range []string{override, override} {
+		cfg := platform.Defaults()
+		cfg.DataDir, cfg.Ports.Management = dir, 0
+		if i == 0 {
+			cfg.SubscriptionID = override
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		ctx, cancel := context.WithCancel(context.Background())
+		srv, err := platform.Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Info().Subscription; got != want {
+			t.Fatalf("start %d serves %s, want %s", i, got, want)
+		}
+		stop(t, srv, cancel)
+	}
+}
+
 func TestSecondServerOnDataDirRefuses(t *testing.T) {
 	dir := t.TempDir()
 	startServer(t, dir)

@@ -64,9 +64,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin key: %w", err)
 	}
-	subID := cfg.SubscriptionID
-	if subID == "" {
-		if subID, err = readOrCreate(cfg.DataDir, subscriptionFile, newSubscriptionID); err != nil {
+	subID, err := readOrCreate(cfg.DataDir, subscriptionFile, newSubscriptionID)
+	if err != nil {
+		return nil, fmt.Errorf("subscription id: %w", err)
+	}
+	if cfg.SubscriptionID != "" && cfg.SubscriptionID != subID {
+		// The override sticks, so that a later plain start serves it too.
+		s.log.Warn("serving another subscription; resources of the previous one stay stored but are not served",
+			"previous", subID, "now", cfg.SubscriptionID)
+		subID = cfg.SubscriptionID
+		if err := writeFileAtomic(filepath.Join(cfg.DataDir, subscriptionFile), []byte(subID+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("subscription id: %w", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -27,6 +29,9 @@ var ResourcesAPIVersions = []string{
 	"2017-05-10", "2017-05-01", "2017-03-01", "2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01",
 	"2015-11-01", "2015-01-01", "2014-04-01-preview", "2014-04-01", "2014-01-01",
 }
+
+// writeTimeout bounds one change, from validation to its event.
+const writeTimeout = 30 * time.Second
 
 // maxBody bounds a request body (ARM's limit is 4 MB).
 const maxBody = 4 << 20
@@ -78,6 +83,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, Errorf(http.StatusBadRequest, "MissingApiVersionParameter",
 			"The api-version query parameter (?api-version=) is required for all requests."))
 		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A change runs to the end once started, even if the client hangs
+		// up, so that a stored change always raises its event.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), writeTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	req := &request{w: w, r: r, apiVersion: v, segs: splitPath(r.URL.EscapedPath()), caller: Caller{

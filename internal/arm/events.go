@@ -92,5 +92,19 @@ func (m *Manager) publish(ctx context.Context, eventType string, id ID, operatio
 	if err != nil {
 		return err
 	}
-	return m.substrate.PublishEvent(ctx, EventKind, ev.Topic, b, ev.ID)
+	// The change is stored by now: a client that hangs up must not cancel
+	// its event, and a retry with the same id is deduplicated.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err = m.substrate.PublishEvent(ctx, EventKind, ev.Topic, b, ev.ID)
+		if err == nil || attempt == 3 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
 }

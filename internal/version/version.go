@@ -1,4 +1,3 @@
-// Package version tells which Lapis this is.
 package version
 
 import (

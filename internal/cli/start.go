@@ -21,6 +21,7 @@ func newStartCmd(g *globals) *cobra.Command {
 	d := platform.Defaults()
 	var (
 		sync, logLevel, logFormat string
+		cluster                   substrate.Cluster
 		cfg                       = d
 	)
 	cmd := &cobra.Command{
@@ -43,6 +44,14 @@ can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
 				return err
 			}
 			cfg.Logger = log
+			if cluster.Listen != "" {
+				if cfg.NATSURL != "" {
+					return usagef("--cluster-listen and --nats exclude each other: a node either runs NATS or uses an external one")
+				}
+				cfg.Cluster = &cluster
+			} else if len(cluster.Routes) > 0 {
+				return usagef("--routes needs --cluster-listen")
+			}
 			cfg.DataDir = g.dataDir
 			if cfg.DataDir == "" {
 				cfg.DataDir = d.DataDir
@@ -55,6 +64,11 @@ can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
 	f.StringVar(&sync, "sync", string(d.Sync), "fsync mode: interval (every --sync-interval) or always (before every acknowledgement)")
 	f.DurationVar(&cfg.SyncInterval, "sync-interval", d.SyncInterval, "fsync interval in --sync interval mode")
 	f.StringVar(&cfg.NATSURL, "nats", "", "use this NATS server or cluster (nats://host:4222) instead of the embedded one")
+	f.StringVar(&cluster.Listen, "cluster-listen", "", "make the embedded NATS a cluster node with its route port on host:port (e.g. 127.0.0.1:6222)")
+	f.StringVar(&cluster.Name, "cluster-name", "lapis", "NATS cluster name, the same on every node")
+	f.StringSliceVar(&cluster.Routes, "routes", nil, "route addresses of the other nodes, comma-separated (host:port or nats-route://host:port)")
+	f.StringVar(&cluster.ClientListen, "cluster-client-listen", "", "client address of a cluster node for other NATS clients (default 127.0.0.1 on a free port)")
+	f.IntVar(&cfg.Replicas, "replicas", 0, "replicas of every stream and bucket (default 1, or up to 3 in a cluster)")
 	f.StringVar(&cfg.SubscriptionID, "subscription-id", "", "serve this subscription id instead of the generated one")
 	f.IntVar(&cfg.Ports.Management, "management-port", d.Ports.Management, "management API, /metrics and health port (0 picks a free one)")
 	f.IntVar(&cfg.Ports.Blob, "blob-port", d.Ports.Blob, "Blob service port")

@@ -33,8 +33,13 @@ type Config struct {
 	NATSURL      string
 	// SubscriptionID overrides the generated default subscription.
 	SubscriptionID string
-	Ports          Ports
-	Logger         *slog.Logger
+	// Cluster makes the embedded NATS server a node of a cluster of Lapis
+	// nodes; nil keeps it private to the process.
+	Cluster *substrate.Cluster
+	// Replicas of streams and buckets (0: 1 alone, up to 3 in a cluster).
+	Replicas int
+	Ports    Ports
+	Logger   *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may take to drain.
 	ShutdownTimeout time.Duration
 }
@@ -65,6 +70,7 @@ var ErrLocked = errors.New("data directory locked")
 const (
 	adminKeyFile     = "admin.key"
 	subscriptionFile = "subscription"
+	nodeFile         = "node"
 	serverInfoFile   = "server.json"
 )
 
@@ -156,6 +162,8 @@ func newAdminKey() string {
 }
 
 func newSubscriptionID() string { return uuid.NewString() }
+
+func newNodeName() string { return "lapis-" + uuid.NewString()[:8] }
 
 // CurrentPointer is the file, in the user's config directory, that names
 // the data directory of the server started last, so that the CLI finds it

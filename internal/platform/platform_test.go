@@ -3,8 +3,10 @@ package platform_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/lapisdev/lapis/internal/platform"
+	"github.com/lapisdev/lapis/internal/substrate"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -69,7 +72,6 @@ func TestExternalNATS(t *testing.T) {
 	start := func(dir string) (*platform.Server, context.CancelFunc) {
 		cfg := platform.Defaults()
 		cfg.DataDir, cfg.Ports.Management, cfg.NATSURL = dir, 0, ns.ClientURL()
-		cfg.SubscriptionID = "11111111-2222-3333-4444-555555555555"
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		ctx, cancel := context.WithCancel(context.Background())
 		srv, err := platform.Start(ctx, cfg)
@@ -94,8 +96,101 @@ func TestExternalNATS(t *testing.T) {
 	// A second node with its own data dir sees the same resource through NATS.
 	b, cancelB := start(dirB)
 	defer stop(t, b, cancelB)
+	// The nodes share the subscription and the admin key through NATS.
+	keyA, _ := platform.ReadAdminKey(dirA)
+	keyB, _ := platform.ReadAdminKey(dirB)
+	if b.Info().Subscription != a.Info().Subscription || keyA != keyB || keyA == "" {
+		t.Fatalf("nodes disagree: subscriptions %s / %s, keys equal %v", a.Info().Subscription, b.Info().Subscription, keyA == keyB)
+	}
 	cb := newSDK(t, dirB, b.Info())
 	if _, err := cb.groups.Get(context.Background(), "shared-rg", nil); err != nil {
 		t.Fatalf("second node does not see the group: %v", err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestEmbeddedCluster runs three Lapis nodes whose embedded NATS servers
+// form one cluster (R3 state): a write on one node is read on another, and
+// the cluster keeps serving writes after a node stops.
+func TestEmbeddedCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a cluster needs a RAFT election of several seconds")
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var routes []string
+	for range 3 {
+		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	}
+	type node struct {
+		srv    *platform.Server
+		dir    string
+		cancel context.CancelFunc
+	}
+	nodes := make([]node, 3)
+	errs := make(chan error, 3)
+	for i := range nodes {
+		go func() {
+			cfg := platform.Defaults()
+			cfg.DataDir, cfg.Ports.Management = t.TempDir(), 0
+			cfg.Cluster = &substrate.Cluster{Listen: routes[i], Routes: routes}
+			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			srv, err := platform.Start(ctx, cfg)
+			if err != nil {
+				cancel()
+				errs <- fmt.Errorf("node %d: %w", i, err)
+				return
+			}
+			// The server stops when its context ends; give it one without a deadline.
+			nodes[i] = node{srv: srv, dir: cfg.DataDir, cancel: cancel}
+			errs <- nil
+		}()
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range nodes {
+		t.Cleanup(func() { n.cancel(); n.srv.Wait() })
+	}
+	if !strings.Contains(nodes[0].srv.Substrate().Describe(), "replicas 3") {
+		t.Fatalf("substrate = %s", nodes[0].srv.Substrate().Describe())
+	}
+	ctx := context.Background()
+	c0 := newSDK(t, nodes[0].dir, nodes[0].srv.Info())
+	if _, err := c0.groups.CreateOrUpdate(ctx, "cluster-rg", armresources.ResourceGroup{Location: to.Ptr("eastus")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newSDK(t, nodes[2].dir, nodes[2].srv.Info())
+	if _, err := c2.groups.Get(ctx, "cluster-rg", nil); err != nil {
+		t.Fatalf("node 2 does not see node 0's write: %v", err)
+	}
+
+	nodes[0].cancel()
+	nodes[0].srv.Wait()
+	c1 := newSDK(t, nodes[1].dir, nodes[1].srv.Info())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c1.groups.CreateOrUpdate(ctx, "after-rg", armresources.ResourceGroup{Location: to.Ptr("eastus")}, nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write accepted within 30s of a node stopping: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := c2.groups.Get(ctx, "cluster-rg", nil); err != nil {
+		t.Fatalf("write lost after a node stopped: %v", err)
 	}
 }

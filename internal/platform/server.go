@@ -60,31 +60,23 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.release, err = lockDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	token, err := readOrCreate(cfg.DataDir, adminKeyFile, newAdminKey)
+	node, err := readOrCreate(cfg.DataDir, nodeFile, newNodeName)
 	if err != nil {
-		return nil, fmt.Errorf("admin key: %w", err)
+		return nil, fmt.Errorf("node name: %w", err)
 	}
-	subID, err := readOrCreate(cfg.DataDir, subscriptionFile, newSubscriptionID)
-	if err != nil {
-		return nil, fmt.Errorf("subscription id: %w", err)
-	}
-	if cfg.SubscriptionID != "" && cfg.SubscriptionID != subID {
-		// The override sticks, so that a later plain start serves it too.
-		s.log.Warn("serving another subscription; resources of the previous one stay stored but are not served",
-			"previous", subID, "now", cfg.SubscriptionID)
-		subID = cfg.SubscriptionID
-		if err := writeFileAtomic(filepath.Join(cfg.DataDir, subscriptionFile), []byte(subID+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("subscription id: %w", err)
-		}
-	}
-	tenant := uuid.NewSHA1(uuid.NameSpaceURL, []byte("lapis-tenant:"+subID)).String()
-
 	s.sub, err = substrate.Open(ctx, substrate.Config{
 		DataDir: cfg.DataDir, URL: cfg.NATSURL, Sync: cfg.Sync, SyncInterval: cfg.SyncInterval, Logger: s.log,
+		Cluster: cfg.Cluster, NodeName: node, Replicas: cfg.Replicas,
 	})
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadIdentity(ctx, s.sub, cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	token, subID := id.adminKey, id.subscription
+	tenant := uuid.NewSHA1(uuid.NameSpaceURL, []byte("lapis-tenant:"+subID)).String()
 
 	// Listen first, so that resource types can show the real ports.
 	s.mgmtLn, err = listen(cfg.Listen, cfg.Ports.Management, "management")

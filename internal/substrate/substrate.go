@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,12 +50,34 @@ type Config struct {
 	Sync SyncMode
 	// SyncInterval is the fsync interval in SyncInterval mode (default 1s).
 	SyncInterval time.Duration
-	// Replicas for streams and buckets created on an external cluster (default 1).
+	// Replicas for streams and buckets (default 1, or up to 3 in a cluster).
 	Replicas int
+	// Cluster, when set, makes the embedded server a node of a NATS cluster
+	// of Lapis nodes instead of a process-private server.
+	Cluster *Cluster
+	// NodeName names this node's embedded server (default "lapis"); it must
+	// be unique within a cluster.
+	NodeName string
 	// MaxMemory and MaxStore bound JetStream's memory and disk (defaults 1 GiB and 64 GiB).
 	MaxMemory, MaxStore int64
 	// Logger receives the embedded server's log lines (default slog.Default()).
 	Logger *slog.Logger
+}
+
+// Cluster configures the embedded server as a cluster node. Clustering
+// needs listening ports: the route port for the other nodes and a client
+// port (NATS starts routes only once its client listener runs).
+type Cluster struct {
+	// Name is the cluster's name, the same on every node (default "lapis").
+	Name string
+	// Listen is this node's route address, host:port.
+	Listen string
+	// Routes are the other nodes' route addresses (nats-route://host:port
+	// or host:port); listing this node too is harmless.
+	Routes []string
+	// ClientListen is the client address other NATS clients may use
+	// (default 127.0.0.1 on a free port).
+	ClientListen string
 }
 
 // Substrate is the connection to JetStream that every service shares. It is
@@ -80,6 +105,12 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 	}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
+		if cfg.Cluster != nil {
+			cfg.Replicas = min(3, 1+len(cfg.Cluster.Routes))
+		}
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = "lapis"
 	}
 	if cfg.MaxMemory == 0 {
 		cfg.MaxMemory = 1 << 30
@@ -115,10 +146,19 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 		return nil, fmt.Errorf("substrate: jetstream: %w", err)
 	}
 	// In a cluster JetStream needs a meta leader before it answers; wait for it.
+	// Each try has its own short deadline: a request made before the
+	// cluster has a leader may go unanswered.
+	start, lastLog := time.Now(), time.Now()
 	for {
-		_, err = s.js.AccountInfo(ctx)
+		tryCtx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err = s.js.AccountInfo(tryCtx)
+		cancel()
 		if err == nil {
 			break
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			s.log.Warn("waiting for JetStream (a cluster needs a quorum of its nodes)", "waited", time.Since(start).Round(time.Second), "err", err)
+			lastLog = time.Now()
 		}
 		select {
 		case <-ctx.Done():
@@ -140,8 +180,8 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 
 func (s *Substrate) startEmbedded() error {
 	opts := &server.Options{
-		ServerName:             "lapis",
-		DontListen:             true,
+		ServerName:             s.cfg.NodeName,
+		DontListen:             s.cfg.Cluster == nil,
 		JetStream:              true,
 		StoreDir:               filepath.Join(s.cfg.DataDir, "nats"),
 		JetStreamMaxMemory:     s.cfg.MaxMemory,
@@ -151,6 +191,11 @@ func (s *Substrate) startEmbedded() error {
 		NoSigs:                 true,
 		DisableJetStreamBanner: true,
 		MaxPayload:             8 << 20,
+	}
+	if c := s.cfg.Cluster; c != nil {
+		if err := clusterOptions(opts, c); err != nil {
+			return err
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -169,6 +214,59 @@ func (s *Substrate) startEmbedded() error {
 		return fmt.Errorf("substrate: in-process connection: %w", err)
 	}
 	return nil
+}
+
+func clusterOptions(opts *server.Options, c *Cluster) error {
+	host, port, err := splitHostPort(c.Listen, "cluster listen")
+	if err != nil {
+		return err
+	}
+	name := c.Name
+	if name == "" {
+		name = "lapis"
+	}
+	opts.Cluster = server.ClusterOpts{Name: name, Host: host, Port: port}
+	for _, r := range c.Routes {
+		if !strings.Contains(r, "://") {
+			r = "nats-route://" + r
+		}
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("substrate: invalid route %q: use nats-route://host:port", r)
+		}
+		opts.Routes = append(opts.Routes, u)
+	}
+	opts.Host, opts.Port = "127.0.0.1", -1
+	if c.ClientListen != "" {
+		if opts.Host, opts.Port, err = splitHostPort(c.ClientListen, "client listen"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func splitHostPort(hp, what string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, fmt.Errorf("substrate: %s address %q: %w", what, hp, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("substrate: %s address %q: invalid port", what, hp)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return host, port, nil
+}
+
+// ClientURL is the embedded server's client URL in cluster mode, for other
+// NATS clients; it is empty when the server does not listen.
+func (s *Substrate) ClientURL() string {
+	if s.ns == nil || s.cfg.Cluster == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
 }
 
 // Close drains the connection and, when embedded, shuts the server down and
@@ -193,6 +291,45 @@ func (s *Substrate) Close() error {
 		s.ns.WaitForShutdown()
 	}
 	return err
+}
+
+// Retry runs a JetStream call that is safe to repeat. Alone it runs once; in a
+// cluster a call made while the cluster settles (a new leader, peers not yet
+// known) can time out or be refused for a while, so it is tried again, each
+// try with a short deadline, until ctx ends.
+func (s *Substrate) Retry(ctx context.Context, f func(context.Context) error) error {
+	if s.cfg.Cluster == nil && s.cfg.URL == "" {
+		return f(ctx)
+	}
+	// The calls are idempotent. Tries start short, because a request that
+	// collides with another node's identical one can go unanswered, and
+	// grow, because a replicated stream's first leader election takes a few
+	// seconds.
+	for wait := 2 * time.Second; ; wait = min(2*wait, 16*time.Second) {
+		tryCtx, cancel := context.WithTimeout(ctx, wait)
+		err := f(tryCtx)
+		cancel()
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		s.log.Debug("JetStream not ready, retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// transient tells errors worth retrying while a cluster settles.
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		// 10008: cluster not available; 10023: insufficient resources (peers not yet known).
+		return apiErr.Code == 503 || apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10023
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
 func (s *Substrate) onClosed() nats.Option {
@@ -224,8 +361,12 @@ func (s *Substrate) Describe() string {
 	if s.ns == nil {
 		return "external NATS " + s.nc.ConnectedUrlRedacted()
 	}
-	return fmt.Sprintf("embedded NATS %s, JetStream in %s, sync %s", server.VERSION,
+	d := fmt.Sprintf("embedded NATS %s, JetStream in %s, sync %s", server.VERSION,
 		filepath.Join(s.cfg.DataDir, "nats"), s.cfg.Sync)
+	if s.cfg.Cluster != nil {
+		d += fmt.Sprintf(", cluster node %s (routes %s, clients %s, replicas %d)", s.cfg.NodeName, s.ns.ClusterAddr(), s.ns.ClientURL(), s.cfg.Replicas)
+	}
+	return d
 }
 
 // StreamSpec describes a service stream. Subjects are relative to the
@@ -272,7 +413,11 @@ func (s *Substrate) createStream(ctx context.Context, cfg jetstream.StreamConfig
 	if cfg.MaxAge > 0 && cfg.Duplicates > cfg.MaxAge {
 		cfg.Duplicates = cfg.MaxAge
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, cfg)
+	var st jetstream.Stream
+	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		st, err = s.js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("substrate: stream %s: %w", cfg.Name, err)
 	}
@@ -297,7 +442,11 @@ func (s *Substrate) consumer(ctx context.Context, stream string, cfg jetstream.C
 	if cfg.Replicas == 0 && s.cfg.Replicas > 1 {
 		cfg.Replicas = s.cfg.Replicas
 	}
-	c, err := s.js.CreateOrUpdateConsumer(ctx, stream, cfg)
+	var c jetstream.Consumer
+	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		c, err = s.js.CreateOrUpdateConsumer(ctx, stream, cfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("substrate: consumer %s on %s: %w", cfg.Durable, stream, err)
 	}
@@ -332,7 +481,11 @@ func (s *Substrate) KeyValue(ctx context.Context, service string, spec KVSpec) (
 		Storage:  jetstream.FileStorage,
 		Replicas: s.cfg.Replicas,
 	}
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, cfg)
+	var kv jetstream.KeyValue
+	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("substrate: bucket %s: %w", cfg.Bucket, err)
 	}
@@ -346,7 +499,11 @@ func (s *Substrate) ObjectStore(ctx context.Context, service, name string) (jets
 		Storage:  jetstream.FileStorage,
 		Replicas: s.cfg.Replicas,
 	}
-	os, err := s.js.CreateOrUpdateObjectStore(ctx, cfg)
+	var os jetstream.ObjectStore
+	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		os, err = s.js.CreateOrUpdateObjectStore(ctx, cfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("substrate: object store %s: %w", cfg.Bucket, err)
 	}
@@ -395,6 +552,14 @@ type natsLogger struct{ log *slog.Logger }
 func (l *natsLogger) Noticef(f string, v ...any) { l.log.Debug(fmt.Sprintf(f, v...)) }
 func (l *natsLogger) Warnf(f string, v ...any)   { l.log.Warn(fmt.Sprintf(f, v...)) }
 func (l *natsLogger) Fatalf(f string, v ...any)  { l.log.Error(fmt.Sprintf(f, v...)) }
-func (l *natsLogger) Errorf(f string, v ...any)  { l.log.Error(fmt.Sprintf(f, v...)) }
-func (l *natsLogger) Debugf(f string, v ...any)  { l.log.Debug(fmt.Sprintf(f, v...)) }
-func (l *natsLogger) Tracef(f string, v ...any)  { l.log.Debug(fmt.Sprintf(f, v...)) }
+func (l *natsLogger) Errorf(f string, v ...any) {
+	msg := fmt.Sprintf(f, v...)
+	if strings.Contains(msg, "Error trying to connect to route") {
+		// Expected while the other cluster nodes start; NATS keeps retrying.
+		l.log.Debug(msg)
+		return
+	}
+	l.log.Error(msg)
+}
+func (l *natsLogger) Debugf(f string, v ...any) { l.log.Debug(fmt.Sprintf(f, v...)) }
+func (l *natsLogger) Tracef(f string, v ...any) { l.log.Debug(fmt.Sprintf(f, v...)) }

@@ -24,7 +24,7 @@ import (
 )
 
 // Server is a running Lapis. Create it with Start; stop it by cancelling
-// the context given to Start and waiting on Wait, or with Shutdown.
+// the context given to Start and waiting on Wait.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger

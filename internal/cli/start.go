@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -111,6 +112,16 @@ func runServer(parent context.Context, g *globals, cfg platform.Config) error {
 	fmt.Fprintf(w, "  %-13s %s\n", "data", srv.Substrate().Describe())
 	fmt.Fprintf(w, "  %-13s %s\n", "subscription", info.Subscription)
 	fmt.Fprintf(w, "  %-13s %s\n", "management", info.Management)
+	var names []string
+	for name := range info.Endpoints {
+		if name != "management" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-13s %s\n", name, info.Endpoints[name])
+	}
 	fmt.Fprintf(w, "Ready in %s. Press Ctrl-C to stop.\n", srv.Ready().Round(time.Millisecond))
 
 	stopped := make(chan struct{})

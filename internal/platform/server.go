@@ -36,6 +36,7 @@ type Server struct {
 	metrics   *metrics
 	mgmt      *http.Server
 	mgmtLn    net.Listener
+	running   []*runningService
 	info      ServerInfo
 	serveErr  chan error
 	stopped   chan struct{}
@@ -45,7 +46,7 @@ type Server struct {
 // Start brings a server up and returns once every endpoint accepts
 // requests. The server stops when ctx is cancelled; Wait returns then.
 func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), serveErr: make(chan error, 4), stopped: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), serveErr: make(chan error, 16), stopped: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -92,6 +93,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	s.metrics = newMetrics(s.sub)
+	env := Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
+		Host: publicHost(cfg.Listen), Ports: cfg.Ports, Logger: s.log, Clock: time.Now}
+	for _, spec := range services {
+		if err := s.startService(ctx, spec, env); err != nil {
+			return nil, err
+		}
+	}
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -109,6 +118,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		PID: os.Getpid(), Version: version.String(), Management: "http://" + s.mgmtLn.Addr().String(),
 		Subscription: subID, Tenant: tenant, Started: s.started.UTC(),
 		Endpoints: map[string]string{"management": "http://" + s.mgmtLn.Addr().String()},
+	}
+	for _, rs := range s.running {
+		s.info.Endpoints[rs.svc.Name()] = "http://" + rs.ln.Addr().String()
 	}
 	b, _ := json.MarshalIndent(s.info, "", "  ")
 	if err := writeFileAtomic(filepath.Join(cfg.DataDir, serverInfoFile), append(b, '\n'), 0o600); err != nil {
@@ -144,11 +156,16 @@ func (s *Server) writePointer() {
 	}
 }
 
-func (s *Server) storageEndpoints(name string) map[string]string {
-	host := s.cfg.Listen
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+// publicHost is the host to put in URLs for clients on this machine.
+func publicHost(listen string) string {
+	if listen == "" || listen == "0.0.0.0" || listen == "::" {
+		return "127.0.0.1"
 	}
+	return listen
+}
+
+func (s *Server) storageEndpoints(name string) map[string]string {
+	host := publicHost(s.cfg.Listen)
 	url := func(port int) string {
 		return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/" + name + "/"
 	}
@@ -171,7 +188,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"substrate": "ok", "management": "ok"}
+	for _, rs := range s.running {
+		checks[rs.svc.Name()] = "ok"
+		if err := rs.svc.Ready(ctx); err != nil {
+			checks[rs.svc.Name()] = err.Error()
+		}
+	}
 	status := http.StatusOK
+	for _, v := range checks {
+		if v != "ok" {
+			status = http.StatusServiceUnavailable
+		}
+	}
 	if err := s.sub.Check(ctx); err != nil {
 		checks["substrate"] = err.Error()
 		status = http.StatusServiceUnavailable
@@ -205,6 +233,10 @@ func (s *Server) Wait() { <-s.stopped }
 func (s *Server) close() { s.closeOnce.Do(s.doClose) }
 
 func (s *Server) doClose() {
+	// Services first, newest first: drain their requests, then stop their work.
+	for i := len(s.running) - 1; i >= 0; i-- {
+		s.running[i].stop(s.shutdownTimeout(), s.log)
+	}
 	if s.mgmt != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout())
 		if err := s.mgmt.Shutdown(ctx); err != nil {
@@ -230,4 +262,46 @@ func (s *Server) shutdownTimeout() time.Duration {
 		return s.cfg.ShutdownTimeout
 	}
 	return 30 * time.Second
+}
+
+// runningService is a started service and its listener.
+type runningService struct {
+	svc  Service
+	ln   net.Listener
+	http *http.Server
+}
+
+func (s *Server) startService(ctx context.Context, spec serviceSpec, env Env) error {
+	env.Logger = s.log.With("service", spec.name)
+	svc, err := spec.new(env)
+	if err != nil {
+		return fmt.Errorf("%s: %w", spec.name, err)
+	}
+	ln, err := listen(s.cfg.Listen, spec.port(s.cfg.Ports), spec.name)
+	if err != nil {
+		return err
+	}
+	h, err := svc.Start(ctx)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("%s: %w", spec.name, err)
+	}
+	rs := &runningService{svc: svc, ln: ln, http: &http.Server{Handler: s.metrics.instrument(spec.name, h),
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}}
+	s.running = append(s.running, rs)
+	go func() { s.serveErr <- rs.http.Serve(ln) }()
+	return nil
+}
+
+func (rs *runningService) stop(timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := rs.http.Shutdown(ctx); err != nil {
+		log.Warn("requests still in flight at shutdown", "service", rs.svc.Name(), "err", err)
+	}
+	if err := rs.svc.Stop(ctx); err != nil {
+		log.Warn("service stop", "service", rs.svc.Name(), "err", err)
+	}
 }

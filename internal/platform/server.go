@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lapisdev/lapis/internal/arm"
+	"github.com/lapisdev/lapis/internal/service"
 	"github.com/lapisdev/lapis/internal/storage/account"
 	"github.com/lapisdev/lapis/internal/substrate"
 	"github.com/lapisdev/lapis/internal/version"
@@ -93,8 +94,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	s.metrics = newMetrics(s.sub)
-	env := Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
-		Host: publicHost(cfg.Listen), Ports: cfg.Ports, Logger: s.log, Clock: time.Now}
+	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
+		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: cfg.Ports.Blob, Queue: cfg.Ports.Queue}, Logger: s.log, Clock: time.Now}
 	for _, spec := range services {
 		if err := s.startService(ctx, spec, env); err != nil {
 			return nil, err
@@ -266,12 +267,12 @@ func (s *Server) shutdownTimeout() time.Duration {
 
 // runningService is a started service and its listener.
 type runningService struct {
-	svc  Service
+	svc  service.Service
 	ln   net.Listener
 	http *http.Server
 }
 
-func (s *Server) startService(ctx context.Context, spec serviceSpec, env Env) error {
+func (s *Server) startService(ctx context.Context, spec serviceSpec, env service.Env) error {
 	env.Logger = s.log.With("service", spec.name)
 	svc, err := spec.new(env)
 	if err != nil {

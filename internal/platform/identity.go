@@ -78,14 +78,22 @@ func setting(ctx context.Context, kv jetstream.KeyValue, dir, name, override str
 		if candidate == "" {
 			candidate = gen()
 		}
-		if _, err := kv.Create(ctx, name, []byte(candidate)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		_, err := kv.Create(ctx, name, []byte(candidate))
+		switch {
+		case err == nil:
+			val = candidate
+		case errors.Is(err, jetstream.ErrKeyExists): // another node won the create
+			e, err := kv.Get(ctx, name)
+			if errors.Is(err, jetstream.ErrKeyNotFound) {
+				return "", substrate.ErrNotYetVisible
+			}
+			if err != nil {
+				return "", err
+			}
+			val = string(e.Value())
+		default:
 			return "", err
 		}
-		e, err := kv.Get(ctx, name) // another node may have won the create
-		if err != nil {
-			return "", err
-		}
-		val = string(e.Value())
 	}
 	if local, _ := os.ReadFile(filepath.Join(dir, name)); strings.TrimSpace(string(local)) != val {
 		if err := writeFileAtomic(filepath.Join(dir, name), []byte(val+"\n"), 0o600); err != nil {

@@ -172,8 +172,15 @@ func TestEmbeddedCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2 := newSDK(t, nodes[2].dir, nodes[2].srv.Info())
-	if _, err := c2.groups.Get(ctx, "cluster-rg", nil); err != nil {
-		t.Fatalf("node 2 does not see node 0's write: %v", err)
+	// Reads are served by any replica, which may lag the leader a moment.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := c2.groups.Get(ctx, "cluster-rg", nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 does not see node 0's write: %v", err)
+		}
 	}
 
 	nodes[0].cancel()

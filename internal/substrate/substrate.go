@@ -321,8 +321,16 @@ func (s *Substrate) Retry(ctx context.Context, f func(context.Context) error) er
 	}
 }
 
+// ErrNotYetVisible is for a caller of Retry to return when a write it
+// knows happened is not yet visible to a read: in a cluster, reads are
+// served by any replica, and a replica may lag the leader for a moment.
+var ErrNotYetVisible = errors.New("substrate: write not yet visible on this replica")
+
 // transient tells errors worth retrying while a cluster settles.
 func transient(err error) bool {
+	if errors.Is(err, ErrNotYetVisible) {
+		return true
+	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		// 10008: cluster not available; 10023: insufficient resources (peers not yet known).

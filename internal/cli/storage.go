@@ -11,13 +11,13 @@ import (
 )
 
 func newStorageCmd(g *globals) *cobra.Command {
-	cmd := noun("storage", "Manage storage accounts")
+	cmd := noun("storage", "Manage storage accounts, containers, blobs, queues and messages")
 	acct := noun("account", "Manage storage accounts")
 	keys := noun("keys", "Manage storage account keys")
 	keys.AddCommand(storageKeysList(g), storageKeysRenew(g))
 	acct.AddCommand(storageCreate(g), storageShow(g), storageList(g), storageDelete(g), storageUpdate(g),
 		storageConnString(g), keys)
-	cmd.AddCommand(acct)
+	cmd.AddCommand(acct, newContainerCmd(g), newBlobCmd(g), newQueueCmd(g), newMessageCmd(g))
 	return cmd
 }
 

@@ -55,7 +55,7 @@ func runMode(mode substrate.SyncMode, n, conc int) map[string]float64 {
 	defer os.RemoveAll(dir)
 	os.Setenv("XDG_CONFIG_HOME", dir)
 	cfg := platform.Defaults()
-	cfg.DataDir, cfg.Ports.Management, cfg.Sync = dir, 0, mode
+	cfg.DataDir, cfg.Ports, cfg.Sync = dir, platform.Ports{}, mode
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := platform.Start(ctx, cfg)

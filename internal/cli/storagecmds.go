@@ -66,7 +66,7 @@ func newContainerCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return storageError(err)
 				}
-				return g.print(map[string]any{"name": v.name, "metadata": p.Metadata, "properties": map[string]any{
+				return g.print(map[string]any{"name": v.name, "metadata": lowerKeys(p.Metadata), "properties": map[string]any{
 					"etag": deref(p.ETag), "lastModified": timeString(p.LastModified), "publicAccess": deref(p.BlobPublicAccess),
 					"leaseStatus": deref(p.LeaseStatus), "leaseState": deref(p.LeaseState)}})
 			}, withName("container")),
@@ -86,7 +86,7 @@ func newContainerCmd(g *globals) *cobra.Command {
 					}
 					for _, it := range page.ContainerItems {
 						p := it.Properties
-						out = append(out, map[string]any{"name": deref(it.Name), "metadata": it.Metadata, "properties": map[string]any{
+						out = append(out, map[string]any{"name": deref(it.Name), "metadata": lowerKeys(it.Metadata), "properties": map[string]any{
 							"etag": deref(p.ETag), "lastModified": timeString(p.LastModified), "publicAccess": deref(p.PublicAccess)}})
 					}
 				}
@@ -213,7 +213,7 @@ func newBlobCmd(g *globals) *cobra.Command {
 					}
 					for _, it := range page.Segment.BlobItems {
 						p := it.Properties
-						out = append(out, map[string]any{"name": deref(it.Name), "metadata": it.Metadata, "properties": map[string]any{
+						out = append(out, map[string]any{"name": deref(it.Name), "metadata": lowerKeys(it.Metadata), "properties": map[string]any{
 							"blobType": deref(p.BlobType), "contentLength": deref(p.ContentLength), "etag": deref(p.ETag),
 							"lastModified": timeString(p.LastModified), "contentSettings": map[string]any{"contentType": deref(p.ContentType)}}})
 					}
@@ -228,7 +228,7 @@ func newBlobCmd(g *globals) *cobra.Command {
 }
 
 func blobProps(containerName, name string, p blob.GetPropertiesResponse) map[string]any {
-	return map[string]any{"container": containerName, "name": name, "metadata": p.Metadata, "properties": map[string]any{
+	return map[string]any{"container": containerName, "name": name, "metadata": lowerKeys(p.Metadata), "properties": map[string]any{
 		"blobType": deref(p.BlobType), "contentLength": deref(p.ContentLength), "etag": deref(p.ETag),
 		"lastModified": timeString(p.LastModified), "creationTime": timeString(p.CreationTime),
 		"contentSettings": map[string]any{"contentType": deref(p.ContentType), "contentEncoding": deref(p.ContentEncoding),
@@ -285,7 +285,7 @@ func newQueueCmd(g *globals) *cobra.Command {
 						return storageError(err)
 					}
 					for _, q := range page.Queues {
-						out = append(out, map[string]any{"name": deref(q.Name), "metadata": q.Metadata})
+						out = append(out, map[string]any{"name": deref(q.Name), "metadata": lowerKeys(q.Metadata)})
 					}
 				}
 				return g.printTable(out, "[].{Name:name}")

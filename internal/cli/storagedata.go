@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -173,27 +174,31 @@ func (d *dataFlags) queueService(ctx context.Context, g *globals) (*azqueue.Serv
 func storageError(err error) error {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		msg := strings.SplitN(re.Error(), "\n", 2)[0]
-		if re.ErrorCode != "" {
-			msg = describeCode(re.ErrorCode)
+		// The error text carries the service's XML body; its Message's
+		// first line is what to show.
+		msg := fmt.Sprintf("The storage service answered %d.", re.StatusCode)
+		if m := xmlMessage.FindStringSubmatch(re.Error()); m != nil {
+			msg = strings.TrimSpace(strings.SplitN(m[1], "\n", 2)[0])
 		}
 		return &apiError{Status: re.StatusCode, Code: re.ErrorCode, Message: msg}
 	}
 	return err
 }
 
-func describeCode(code string) string {
-	switch code {
-	case "ContainerNotFound":
-		return "The specified container does not exist."
-	case "BlobNotFound":
-		return "The specified blob does not exist."
-	case "QueueNotFound":
-		return "The specified queue does not exist."
-	case "AuthenticationFailed":
-		return "Server failed to authenticate the request; check the account key or SAS."
+var xmlMessage = regexp.MustCompile(`(?s)<Message>(.*?)</Message>`)
+
+// lowerKeys gives metadata with lower-case names: HTTP header names reach
+// Go clients canonicalised ("Kind" for x-ms-meta-kind), and the service
+// keeps them lower-cased.
+func lowerKeys(m map[string]*string) map[string]*string {
+	if m == nil {
+		return nil
 	}
-	return "The storage service refused the request."
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
 }
 
 // progress draws a progress bar on a terminal for transfers over 4 MiB.

@@ -34,7 +34,7 @@ func startServer(t *testing.T, dir string) *platform.Server {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // keep the CLI pointer out of the user's config
 	cfg := platform.Defaults()
 	cfg.DataDir = dir
-	cfg.Ports.Management = 0
+	cfg.Ports = platform.Ports{}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := platform.Start(ctx, cfg)
@@ -336,7 +336,7 @@ func TestRestartKeepsResources(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	cfg := platform.Defaults()
-	cfg.DataDir, cfg.Ports.Management = dir, 0
+	cfg.DataDir, cfg.Ports = dir, platform.Ports{}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := platform.Start(ctx, cfg)
@@ -386,7 +386,7 @@ func TestSubscriptionOverrideSticks(t *testing.T) {
 	const override = "12345678-1234-1234-1234-123456789abc"
 	for i, want := range []string{override, override} {
 		cfg := platform.Defaults()
-		cfg.DataDir, cfg.Ports.Management = dir, 0
+		cfg.DataDir, cfg.Ports = dir, platform.Ports{}
 		if i == 0 {
 			cfg.SubscriptionID = override
 		}
@@ -407,7 +407,7 @@ func TestSecondServerOnDataDirRefuses(t *testing.T) {
 	dir := t.TempDir()
 	startServer(t, dir)
 	cfg := platform.Defaults()
-	cfg.DataDir, cfg.Ports.Management = dir, 0
+	cfg.DataDir, cfg.Ports = dir, platform.Ports{}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	_, err := platform.Start(context.Background(), cfg)
 	if !errors.Is(err, platform.ErrLocked) || !strings.Contains(err.Error(), "in use by a running lapis") {

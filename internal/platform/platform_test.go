@@ -71,7 +71,7 @@ func TestExternalNATS(t *testing.T) {
 
 	start := func(dir string) (*platform.Server, context.CancelFunc) {
 		cfg := platform.Defaults()
-		cfg.DataDir, cfg.Ports.Management, cfg.NATSURL = dir, 0, ns.ClientURL()
+		cfg.DataDir, cfg.Ports, cfg.NATSURL = dir, platform.Ports{}, ns.ClientURL()
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		ctx, cancel := context.WithCancel(context.Background())
 		srv, err := platform.Start(ctx, cfg)
@@ -140,7 +140,7 @@ func TestEmbeddedCluster(t *testing.T) {
 	for i := range nodes {
 		go func() {
 			cfg := platform.Defaults()
-			cfg.DataDir, cfg.Ports.Management = t.TempDir(), 0
+			cfg.DataDir, cfg.Ports = t.TempDir(), platform.Ports{}
 			cfg.Cluster = &substrate.Cluster{Listen: routes[i], Routes: routes}
 			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -94,12 +94,31 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	s.metrics = newMetrics(s.sub)
-	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
-		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: cfg.Ports.Blob, Queue: cfg.Ports.Queue}, Logger: s.log, Clock: time.Now}
-	for _, spec := range services {
-		if err := s.startService(ctx, spec, env); err != nil {
+	// Listen on every service port first: with port 0 the real ports are
+	// known only then, and services and endpoints show them.
+	lns := make([]net.Listener, len(services))
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				if ln != nil {
+					ln.Close()
+				}
+			}
+		}
+	}()
+	for i, spec := range services {
+		if lns[i], err = listen(cfg.Listen, *spec.port(&s.cfg.Ports), spec.name); err != nil {
 			return nil, err
 		}
+		*spec.port(&s.cfg.Ports) = lns[i].Addr().(*net.TCPAddr).Port
+	}
+	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
+		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue}, Logger: s.log, Clock: time.Now}
+	for i, spec := range services {
+		if err := s.startService(ctx, spec, env, lns[i]); err != nil {
+			return nil, err
+		}
+		lns[i] = nil // owned by the running service now
 	}
 
 	mux := http.NewServeMux()
@@ -272,19 +291,14 @@ type runningService struct {
 	http *http.Server
 }
 
-func (s *Server) startService(ctx context.Context, spec serviceSpec, env service.Env) error {
+func (s *Server) startService(ctx context.Context, spec serviceSpec, env service.Env, ln net.Listener) error {
 	env.Logger = s.log.With("service", spec.name)
 	svc, err := spec.new(env)
 	if err != nil {
 		return fmt.Errorf("%s: %w", spec.name, err)
 	}
-	ln, err := listen(s.cfg.Listen, spec.port(s.cfg.Ports), spec.name)
-	if err != nil {
-		return err
-	}
 	h, err := svc.Start(ctx)
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("%s: %w", spec.name, err)
 	}
 	rs := &runningService{svc: svc, ln: ln, http: &http.Server{Handler: s.metrics.instrument(spec.name, h),

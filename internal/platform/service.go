@@ -1,13 +1,22 @@
 package platform
 
-import "github.com/lapisdev/lapis/internal/service"
+import (
+	"github.com/lapisdev/lapis/internal/service"
+	"github.com/lapisdev/lapis/internal/storage/blob"
+	"github.com/lapisdev/lapis/internal/storage/queue"
+)
 
 // serviceSpec ties a service constructor to its port.
 type serviceSpec struct {
 	name string
-	port func(Ports) int
+	port func(*Ports) *int
 	new  func(service.Env) (service.Service, error)
 }
 
 // services lists every data-plane service, in start order.
-var services []serviceSpec
+var services = []serviceSpec{
+	{name: "blob", port: func(p *Ports) *int { return &p.Blob },
+		new: func(e service.Env) (service.Service, error) { return blob.New(e) }},
+	{name: "queue", port: func(p *Ports) *int { return &p.Queue },
+		new: func(e service.Env) (service.Service, error) { return queue.New(e) }},
+}

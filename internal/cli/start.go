@@ -46,6 +46,9 @@ can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
 			}
 			cfg.Logger = log
 			if cluster.Listen != "" {
+				if len(cluster.Routes) == 0 {
+					return usagef("--cluster-listen needs --routes naming the cluster's nodes (a cluster of one is just lapis start)")
+				}
 				if cfg.NATSURL != "" {
 					return usagef("--cluster-listen and --nats exclude each other: a node either runs NATS or uses an external one")
 				}
@@ -102,8 +105,23 @@ func runServer(parent context.Context, g *globals, cfg platform.Config) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
+	// A signal while starting (a cluster node may wait for its quorum)
+	// stops the start.
+	starting := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			cfg.Logger.Info("stopping before ready", "signal", sig.String())
+			cancel()
+		case <-starting:
+		}
+	}()
 	srv, err := platform.Start(ctx, cfg)
+	close(starting)
 	if err != nil {
+		if ctx.Err() != nil && parent.Err() == nil {
+			return fmt.Errorf("stopped while starting: %w", err)
+		}
 		return err
 	}
 	info := srv.Info()

@@ -89,6 +89,34 @@ type Substrate struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	closed chan struct{} // closed when nc has closed
+	// replicasSet is true when replicas were asked for; otherwise existing
+	// streams keep theirs, so that one node's default does not reset what
+	// the cluster runs with.
+	replicasSet bool
+}
+
+// clusterSize counts the distinct nodes a cluster config names: the routes
+// and this node's own address.
+func clusterSize(c *Cluster) int {
+	seen := map[string]bool{strings.TrimPrefix(c.Listen, "nats-route://"): true}
+	for _, r := range c.Routes {
+		seen[strings.TrimPrefix(r, "nats-route://")] = true
+	}
+	return len(seen)
+}
+
+// keepReplicas returns the replica count to create or update the stream
+// name with: the configured one, or the stream's own if it exists and none
+// was asked for.
+func (s *Substrate) keepReplicas(ctx context.Context, name string) int {
+	if s.replicasSet {
+		return s.cfg.Replicas
+	}
+	st, err := s.js.Stream(ctx, name)
+	if err != nil {
+		return s.cfg.Replicas
+	}
+	return st.CachedInfo().Config.Replicas
 }
 
 // Open starts the embedded server (or connects to cfg.URL) and waits until
@@ -103,10 +131,11 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = time.Second
 	}
+	s0 := &Substrate{replicasSet: cfg.Replicas > 0}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
 		if cfg.Cluster != nil {
-			cfg.Replicas = min(3, 1+len(cfg.Cluster.Routes))
+			cfg.Replicas = min(3, clusterSize(cfg.Cluster))
 		}
 	}
 	if cfg.NodeName == "" {
@@ -118,7 +147,8 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 	if cfg.MaxStore == 0 {
 		cfg.MaxStore = 64 << 30
 	}
-	s := &Substrate{cfg: cfg, log: cfg.Logger.With("component", "nats"), closed: make(chan struct{})}
+	s := s0
+	s.cfg, s.log, s.closed = cfg, cfg.Logger.With("component", "nats"), make(chan struct{})
 
 	var err error
 	if cfg.URL != "" {
@@ -413,7 +443,7 @@ func (s *Substrate) Stream(ctx context.Context, service string, spec StreamSpec)
 
 func (s *Substrate) createStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	cfg.Storage = jetstream.FileStorage
-	cfg.Replicas = s.cfg.Replicas
+	cfg.Replicas = s.keepReplicas(ctx, cfg.Name)
 	cfg.AllowDirect = true
 	if cfg.Duplicates == 0 {
 		cfg.Duplicates = 2 * time.Minute
@@ -487,7 +517,7 @@ func (s *Substrate) KeyValue(ctx context.Context, service string, spec KVSpec) (
 		History:  spec.History,
 		TTL:      spec.TTL,
 		Storage:  jetstream.FileStorage,
-		Replicas: s.cfg.Replicas,
+		Replicas: s.keepReplicas(ctx, "KV_"+BucketName(service, spec.Name)),
 	}
 	var kv jetstream.KeyValue
 	err := s.Retry(ctx, func(ctx context.Context) (err error) {
@@ -505,7 +535,7 @@ func (s *Substrate) ObjectStore(ctx context.Context, service, name string) (jets
 	cfg := jetstream.ObjectStoreConfig{
 		Bucket:   BucketName(service, name),
 		Storage:  jetstream.FileStorage,
-		Replicas: s.cfg.Replicas,
+		Replicas: s.keepReplicas(ctx, "OBJ_"+BucketName(service, name)),
 	}
 	var os jetstream.ObjectStore
 	err := s.Retry(ctx, func(ctx context.Context) (err error) {

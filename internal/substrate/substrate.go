@@ -113,7 +113,7 @@ func (s *Substrate) keepReplicas(ctx context.Context, name string) int {
 		return s.cfg.Replicas
 	}
 	st, err := s.js.Stream(ctx, name)
-	if err != nil {
+	if err != nil { // missing, or not answering yet: the create will tell
 		return s.cfg.Replicas
 	}
 	return st.CachedInfo().Config.Replicas
@@ -443,7 +443,6 @@ func (s *Substrate) Stream(ctx context.Context, service string, spec StreamSpec)
 
 func (s *Substrate) createStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	cfg.Storage = jetstream.FileStorage
-	cfg.Replicas = s.keepReplicas(ctx, cfg.Name)
 	cfg.AllowDirect = true
 	if cfg.Duplicates == 0 {
 		cfg.Duplicates = 2 * time.Minute
@@ -453,6 +452,7 @@ func (s *Substrate) createStream(ctx context.Context, cfg jetstream.StreamConfig
 	}
 	var st jetstream.Stream
 	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		cfg.Replicas = s.keepReplicas(ctx, cfg.Name)
 		st, err = s.js.CreateOrUpdateStream(ctx, cfg)
 		return err
 	})
@@ -513,14 +513,14 @@ type KVSpec struct {
 // KeyValue creates (or opens) a service's key-value bucket.
 func (s *Substrate) KeyValue(ctx context.Context, service string, spec KVSpec) (jetstream.KeyValue, error) {
 	cfg := jetstream.KeyValueConfig{
-		Bucket:   BucketName(service, spec.Name),
-		History:  spec.History,
-		TTL:      spec.TTL,
-		Storage:  jetstream.FileStorage,
-		Replicas: s.keepReplicas(ctx, "KV_"+BucketName(service, spec.Name)),
+		Bucket:  BucketName(service, spec.Name),
+		History: spec.History,
+		TTL:     spec.TTL,
+		Storage: jetstream.FileStorage,
 	}
 	var kv jetstream.KeyValue
 	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		cfg.Replicas = s.keepReplicas(ctx, "KV_"+cfg.Bucket)
 		kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg)
 		return err
 	})
@@ -533,12 +533,12 @@ func (s *Substrate) KeyValue(ctx context.Context, service string, spec KVSpec) (
 // ObjectStore creates (or opens) a service's object store.
 func (s *Substrate) ObjectStore(ctx context.Context, service, name string) (jetstream.ObjectStore, error) {
 	cfg := jetstream.ObjectStoreConfig{
-		Bucket:   BucketName(service, name),
-		Storage:  jetstream.FileStorage,
-		Replicas: s.keepReplicas(ctx, "OBJ_"+BucketName(service, name)),
+		Bucket:  BucketName(service, name),
+		Storage: jetstream.FileStorage,
 	}
 	var os jetstream.ObjectStore
 	err := s.Retry(ctx, func(ctx context.Context) (err error) {
+		cfg.Replicas = s.keepReplicas(ctx, "OBJ_"+cfg.Bucket)
 		os, err = s.js.CreateOrUpdateObjectStore(ctx, cfg)
 		return err
 	})

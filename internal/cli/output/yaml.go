@@ -68,10 +68,12 @@ func yamlNode(v any) *yaml.Node {
 // which go-yaml would otherwise leave open to misreading: "<<", which
 // readers take for a merge key; YAML 1.1 booleans such as yes and off, which
 // PyYAML (az's YAML library) reads as bools; and U+0085, U+2028 or U+2029,
-// which readers fold when they appear raw in a quoted scalar.
+// which readers fold when they appear raw in a quoted scalar. A tab is a
+// fourth: go-yaml would put a multi-line string with a tab at the start of a
+// line in a literal block, where a tab cannot stand as indentation.
 func yamlString(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if s == "<<" || yaml11Bools[s] || strings.ContainsAny(s, "\u0085\u2028\u2029") {
+	if s == "<<" || yaml11Bools[s] || strings.ContainsAny(s, "\u0085\u2028\u2029\t") {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n

@@ -440,3 +440,22 @@ func TestStorageDataCommands(t *testing.T) {
 	// The created account does not see the dev account's containers, and a wrong key fails.
 	fails(t, s, 1, "(AuthenticationFailed)", "storage", "container", "list", "--account-name", "mystore", "--account-key", account.DevKey)
 }
+
+// TestDeletingAnAccountDeletesItsData: a new account of the same name
+// starts empty.
+func TestDeletingAnAccountDeletesItsData(t *testing.T) {
+	s := startLapis(t, t.TempDir())
+	ok(t, s, "group", "create", "-n", "del-rg", "-l", "eastus", "-o", "none")
+	acct := []string{"--account-name", "tempstore01"}
+	ok(t, s, "storage", "account", "create", "-n", "tempstore01", "-g", "del-rg", "-o", "none")
+	ok(t, s, append([]string{"storage", "container", "create", "-n", "keepme", "-o", "none"}, acct...)...)
+	ok(t, s, append([]string{"storage", "queue", "create", "-n", "keepq", "-o", "none"}, acct...)...)
+	ok(t, s, "storage", "account", "delete", "-n", "tempstore01", "-g", "del-rg", "--yes")
+	ok(t, s, "storage", "account", "create", "-n", "tempstore01", "-g", "del-rg", "-o", "none")
+	if got := ok(t, s, append([]string{"storage", "container", "list", "--query", "length(@)", "-o", "tsv"}, acct...)...); got != "0\n" {
+		t.Fatalf("containers of the re-created account: %q", got)
+	}
+	if got := ok(t, s, append([]string{"storage", "queue", "list", "--query", "length(@)", "-o", "tsv"}, acct...)...); got != "0\n" {
+		t.Fatalf("queues of the re-created account: %q", got)
+	}
+}

@@ -86,7 +86,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	reg := arm.NewRegistry()
-	reg.Register(&account.Type{Endpoints: s.storageEndpoints})
+	acctType := &account.Type{Endpoints: s.storageEndpoints}
+	reg.Register(acctType)
 	s.mgr, err = arm.NewManager(ctx, arm.Options{Substrate: s.sub, Registry: reg, Logger: s.log,
 		Subscription: arm.Subscription{ID: subID, TenantID: tenant}})
 	if err != nil {
@@ -119,6 +120,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 		lns[i] = nil // owned by the running service now
+	}
+	// Deleting a storage account deletes its data in every service that
+	// keeps some.
+	for _, rs := range s.running {
+		if d, ok := rs.svc.(interface {
+			DeleteAccount(ctx context.Context, account string) error
+		}); ok {
+			acctType.OnDelete = append(acctType.OnDelete, d.DeleteAccount)
+		}
 	}
 
 	mux := http.NewServeMux()

@@ -45,6 +45,10 @@ type Type struct {
 	Endpoints Endpoints
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// OnDelete runs when an account is deleted, before its record goes:
+	// the data-plane services remove the account's data there. Set it
+	// before the management API serves.
+	OnDelete []func(ctx context.Context, account string) error
 }
 
 var (
@@ -53,7 +57,18 @@ var (
 	_ arm.Actor          = (*Type)(nil)
 	_ arm.ProviderActor  = (*Type)(nil)
 	_ arm.NameTakenError = (*Type)(nil)
+	_ arm.Deleter        = (*Type)(nil)
 )
+
+// Deleted implements arm.Deleter: the account's blobs and queues go with it.
+func (t *Type) Deleted(ctx context.Context, r *arm.Record) error {
+	for _, f := range t.OnDelete {
+		if err := f(ctx, r.Name); err != nil {
+			return fmt.Errorf("delete the data of account %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
 
 // Info implements arm.ResourceType.
 func (t *Type) Info() arm.TypeInfo {

@@ -46,7 +46,7 @@ can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
 			}
 			cfg.Logger = log
 			if cluster.Listen != "" {
-				if len(cluster.Routes) == 0 {
+				if len(cluster.Routes) == 0 || cluster.Size() < 2 {
 					return usagef("--cluster-listen needs --routes naming the cluster's nodes (a cluster of one is just lapis start)")
 				}
 				if cfg.NATSURL != "" {

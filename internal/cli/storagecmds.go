@@ -249,6 +249,14 @@ func newQueueCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// The service answers 204 to a create of an existing queue with
+				// the same metadata, which the SDK reports as success: ask first.
+				if _, err := sc.NewQueueClient(v.name).GetProperties(c.Context(), nil); err == nil {
+					if v.failOnExist {
+						return &apiError{Status: 409, Code: "QueueAlreadyExists", Message: "The specified queue already exists."}
+					}
+					return g.print(map[string]any{"created": false})
+				}
 				if _, err := sc.CreateQueue(c.Context(), v.name, &azqueue.CreateOptions{Metadata: md}); err != nil {
 					if e := storageError(err); isCode(e, "QueueAlreadyExists") && !v.failOnExist {
 						return g.print(map[string]any{"created": false})

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,11 +118,20 @@ func devEndpoints(g *globals) connstr.Dev {
 	var d connstr.Dev
 	if dir := findDataDir(g.dataDir); dir != "" {
 		if si, err := platform.ReadServerInfo(dir); err == nil {
-			fmt.Sscanf(strings.TrimPrefix(si.Endpoints["blob"], "http://127.0.0.1:"), "%d", &d.BlobPort)
-			fmt.Sscanf(strings.TrimPrefix(si.Endpoints["queue"], "http://127.0.0.1:"), "%d", &d.QueuePort)
+			d.BlobPort, d.QueuePort = endpointPort(si.Endpoints["blob"]), endpointPort(si.Endpoints["queue"])
 		}
 	}
 	return d
+}
+
+// endpointPort is the port of an endpoint URL, 0 if it has none.
+func endpointPort(endpoint string) int {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
 }
 
 var sdkOptions = policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond}}
@@ -178,7 +189,7 @@ func storageError(err error) error {
 		// first line is what to show.
 		msg := fmt.Sprintf("The storage service answered %d.", re.StatusCode)
 		if m := xmlMessage.FindStringSubmatch(re.Error()); m != nil {
-			msg = strings.TrimSpace(strings.SplitN(m[1], "\n", 2)[0])
+			msg = strings.TrimSpace(strings.SplitN(html.UnescapeString(m[1]), "\n", 2)[0])
 		}
 		return &apiError{Status: re.StatusCode, Code: re.ErrorCode, Message: msg}
 	}

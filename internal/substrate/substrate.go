@@ -95,9 +95,9 @@ type Substrate struct {
 	replicasSet bool
 }
 
-// clusterSize counts the distinct nodes a cluster config names: the routes
-// and this node's own address.
-func clusterSize(c *Cluster) int {
+// Size counts the distinct nodes a cluster config names: the routes and
+// this node's own address.
+func (c *Cluster) Size() int {
 	seen := map[string]bool{strings.TrimPrefix(c.Listen, "nats-route://"): true}
 	for _, r := range c.Routes {
 		seen[strings.TrimPrefix(r, "nats-route://")] = true
@@ -135,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Substrate, error) {
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
 		if cfg.Cluster != nil {
-			cfg.Replicas = min(3, clusterSize(cfg.Cluster))
+			cfg.Replicas = min(3, cfg.Cluster.Size())
 		}
 	}
 	if cfg.NodeName == "" {

@@ -159,6 +159,9 @@ func verify(keys [][]byte, sig string, toSign ...string) bool {
 
 func (a *Authenticator) sharedKey(r *http.Request, svc Service, account, authz string) (Grant, error) {
 	scheme, cred, ok := strings.Cut(authz, " ")
+	if strings.EqualFold(scheme, "Bearer") {
+		return Grant{}, failed("Bearer (Microsoft Entra ID) tokens are not supported by Lapis; sign with the account key (SharedKey) or use a SAS.")
+	}
 	if !ok {
 		return Grant{}, failed("The Authorization header is not in the form '<scheme> <account>:<signature>'.")
 	}
@@ -394,11 +397,11 @@ func versionAtLeast(v, min string) bool { return v >= min }
 
 func (a *Authenticator) sas(r *http.Request, svc Service, account string, q url.Values) (Grant, error) {
 	sv, sp, st, se, sip, spr := q.Get("sv"), q.Get("sp"), q.Get("st"), q.Get("se"), q.Get("sip"), q.Get("spr")
-	if sv == "" || sp == "" || se == "" {
-		return Grant{}, failed("The SAS is missing one of sv, sp or se.")
-	}
 	if q.Get("si") != "" {
 		return Grant{}, failed("Stored access policies (si) are not supported by Lapis; sign the SAS with its permissions and expiry.")
+	}
+	if sv == "" || sp == "" || se == "" {
+		return Grant{}, failed("The SAS is missing one of sv, sp or se.")
 	}
 	if q.Get("skoid") != "" {
 		return Grant{}, failed("User delegation SAS is not supported by Lapis; sign the SAS with an account key.")

@@ -90,8 +90,12 @@ func (s *Service) commitBlob(rq *req, f func(old *blobRecord) (*blobRecord, erro
 
 // readHeaders reads the x-ms-blob-* HTTP headers a write sets.
 func readHeaders(h http.Header) (httpHeaders, error) {
+	ct := h.Get("x-ms-blob-content-type")
+	if ct == "" {
+		ct = h.Get("Content-Type") // Put Blob takes the request's own, as Azure does
+	}
 	out := httpHeaders{
-		ContentType:        h.Get("x-ms-blob-content-type"),
+		ContentType:        ct,
 		ContentEncoding:    h.Get("x-ms-blob-content-encoding"),
 		ContentLanguage:    h.Get("x-ms-blob-content-language"),
 		ContentDisposition: h.Get("x-ms-blob-content-disposition"),
@@ -456,6 +460,10 @@ func (s *Service) copySource(rq *req) (*req, *blobRecord, error) {
 	if err != nil || p.Container == "" || p.Blob == "" {
 		return nil, nil, wire.Errorf(http.StatusBadRequest, "InvalidHeaderValue", "x-ms-copy-source must be a path-style blob URL: http://host:port/{account}/{container}/{blob}.").With("HeaderName", "x-ms-copy-source")
 	}
+	if !s.isOwnHost(u, rq.r) {
+		return nil, nil, wire.Errorf(http.StatusBadRequest, "CannotVerifyCopySource",
+			"Lapis copies only blobs it stores: the copy source %s is not this Blob service (%s).", u.Host, rq.r.Host)
+	}
 	src := &req{w: rq.w, r: rq.r, ctx: rq.ctx, id: rq.id, acct: p.Account, container: p.Container, blob: p.Blob, q: u.Query()}
 	notReadable := &wire.Error{Status: http.StatusNotFound, Code: "CannotVerifyCopySource", Message: "The specified resource does not exist: the copy source is missing or not readable."}
 	if p.Account == rq.acct && (rq.grant.Kind == auth.SharedKey || rq.grant.Kind == auth.SharedKeyLite) {
@@ -593,4 +601,24 @@ func (s *Service) copyBlob(rq *req) error {
 	h.Set("x-ms-copy-status", "success")
 	rq.w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// isOwnHost reports whether a copy source URL names this Blob service: the
+// host the request came to, or a loopback name on this service's port.
+func (s *Service) isOwnHost(u *url.URL, r *http.Request) bool {
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "80"
+	}
+	if port != strconv.Itoa(s.env.Ports.Blob) {
+		return false
+	}
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1", strings.ToLower(s.env.Host):
+		return true
+	}
+	return false
 }

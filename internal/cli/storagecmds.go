@@ -149,8 +149,8 @@ func newBlobCmd(g *globals) *cobra.Command {
 			}, withContainer, withName("blob"), withFile, withOverwrite, withContentType, withMetadata),
 		dataCmd(g, "download", "Download a blob to a file", "  lapis storage blob download -c images -n cat.png -f ./copy.png --account-name devstoreaccount1",
 			func(c *cobra.Command, d *dataFlags, v *dataVals) error {
-				if v.file == "" || v.name == "" {
-					return usagef("the following arguments are required: --name/-n, --file/-f")
+				if v.file == "" {
+					return usagef("the following arguments are required: --file/-f")
 				}
 				cl, err := d.blobClient(c.Context(), g)
 				if err != nil {
@@ -314,6 +314,9 @@ func newMessageCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(
 		dataCmd(g, "put", "Add a message to a queue", `  lapis storage message put -q orders --content '{"orderId":"1"}' --account-name devstoreaccount1`,
 			func(c *cobra.Command, d *dataFlags, v *dataVals) error {
+				if !c.Flags().Changed("content") {
+					return usagef("the following arguments are required: --content")
+				}
 				qc, err := queue(c, d, v)
 				if err != nil {
 					return err

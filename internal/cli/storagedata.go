@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -134,7 +135,47 @@ func endpointPort(endpoint string) int {
 	return p
 }
 
-var sdkOptions = policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond}}
+// sdkOptions are the storage SDK clients' options: a short retry, and with
+// --debug every request and answer on stderr, as az's --debug shows them.
+func sdkOptions(g *globals) policy.ClientOptions {
+	o := policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond}}
+	if g.debug {
+		o.PerRetryPolicies = []policy.Policy{debugPolicy{w: g.stderr}}
+	}
+	return o
+}
+
+// debugPolicy prints each storage request and its answer, with signatures
+// and keys hidden.
+type debugPolicy struct{ w io.Writer }
+
+func (d debugPolicy) Do(req *policy.Request) (*http.Response, error) {
+	r := req.Raw()
+	u := *r.URL
+	if q := u.Query(); q.Has("sig") {
+		q.Set("sig", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	fmt.Fprintf(d.w, "DEBUG: Request URL: '%s'\nDEBUG: Request method: '%s'\n", u.String(), r.Method)
+	for k, v := range r.Header {
+		val := strings.Join(v, ", ")
+		if strings.EqualFold(k, "Authorization") {
+			val = "*****"
+		}
+		fmt.Fprintf(d.w, "DEBUG:     '%s': '%s'\n", k, val)
+	}
+	start := time.Now()
+	resp, err := req.Next()
+	if err != nil {
+		fmt.Fprintf(d.w, "DEBUG: Request failed: %v\n", err)
+		return resp, err
+	}
+	fmt.Fprintf(d.w, "DEBUG: Response status: %d (%s)\n", resp.StatusCode, time.Since(start).Round(time.Microsecond))
+	for k, v := range resp.Header {
+		fmt.Fprintf(d.w, "DEBUG:     '%s': '%s'\n", k, strings.Join(v, ", "))
+	}
+	return resp, nil
+}
 
 func withSAS(endpoint, sas string) string {
 	if sas == "" {
@@ -151,7 +192,7 @@ func (d *dataFlags) blobClient(ctx context.Context, g *globals) (*azblob.Client,
 	if p.BlobEndpoint == "" {
 		return nil, errors.New("the account has no blob endpoint")
 	}
-	opts := &azblob.ClientOptions{ClientOptions: sdkOptions}
+	opts := &azblob.ClientOptions{ClientOptions: sdkOptions(g)}
 	if p.AccountKey == "" {
 		return azblob.NewClientWithNoCredential(withSAS(p.BlobEndpoint, p.SAS), opts)
 	}
@@ -170,7 +211,7 @@ func (d *dataFlags) queueService(ctx context.Context, g *globals) (*azqueue.Serv
 	if p.QueueEndpoint == "" {
 		return nil, errors.New("the account has no queue endpoint")
 	}
-	opts := &azqueue.ClientOptions{ClientOptions: sdkOptions}
+	opts := &azqueue.ClientOptions{ClientOptions: sdkOptions(g)}
 	if p.AccountKey == "" {
 		return azqueue.NewServiceClientWithNoCredential(withSAS(p.QueueEndpoint, p.SAS), opts)
 	}

@@ -1,0 +1,3 @@
+module github.com/lapisdev/lapis/sdk
+
+go 1.26

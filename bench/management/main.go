@@ -16,11 +16,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/lapisdev/lapis/bench/internal/load"
 	"github.com/lapisdev/lapis/internal/platform"
 	"github.com/lapisdev/lapis/internal/substrate"
 )
@@ -79,9 +76,9 @@ func runMode(mode substrate.SyncMode, n, conc int) map[string]float64 {
 	}
 	out := map[string]float64{}
 	phase := func(name string, op func(i int)) {
-		rate, lat := measure(n, conc, op)
+		rate, lat := load.Run(n, conc, op)
 		out[name] = rate
-		fmt.Printf("%-8s %-22s %10.0f %9.2f %9.2f %9.2f\n", mode, name, rate, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), ms(lat[len(lat)-1]))
+		fmt.Printf("%-8s %-22s %10.0f %9.2f %9.2f %9.2f\n", mode, name, rate, load.Pct(lat, 50), load.Pct(lat, 99), load.Pct(lat, 100))
 	}
 	phase("PUT resourceGroup", func(i int) {
 		do("PUT", fmt.Sprintf("%srg%d?api-version=2021-04-01", base, i), `{"location":"eastus","tags":{"bench":"1"}}`)
@@ -92,48 +89,18 @@ func runMode(mode substrate.SyncMode, n, conc int) map[string]float64 {
 			`{"location":"eastus","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}`)
 	})
 	lists := max(n/100, 10)
-	rate, lat := measure(lists, conc, func(i int) {
+	rate, lat := load.Run(lists, conc, func(i int) {
 		do("GET", fmt.Sprintf("%srg%d/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01", base, i%10), "")
 	})
 	out["LIST storageAccounts"] = rate
 	fmt.Printf("%-8s %-22s %10.0f %9.2f %9.2f %9.2f  (%d accounts per list)\n", mode, "LIST storageAccounts", rate,
-		ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), ms(lat[len(lat)-1]), n/10)
+		load.Pct(lat, 50), load.Pct(lat, 99), load.Pct(lat, 100), n/10)
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	fmt.Printf("%-8s heap in use %.1f MB, total alloc %.1f MB (server and client in one process)\n", mode,
 		float64(m.HeapInuse)/(1<<20), float64(m.TotalAlloc)/(1<<20))
 	return out
 }
-
-// measure runs op for i in [0,n) on conc goroutines; it returns ops/s and
-// sorted latencies.
-func measure(n, conc int, op func(i int)) (float64, []time.Duration) {
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				t := time.Now()
-				op(i)
-				lat[i] = time.Since(t)
-			}
-		}()
-	}
-	wg.Wait()
-	rate := float64(n) / time.Since(start).Seconds()
-	slices.Sort(lat)
-	return rate, lat
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func check(err error) {
 	if err != nil {

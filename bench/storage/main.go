@@ -21,10 +21,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,6 +31,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"github.com/lapisdev/lapis/bench/internal/load"
 )
 
 const (
@@ -196,7 +196,7 @@ func run(t *target, n, conc, bigMiB int) map[string]float64 {
 	report := func(name string, rate float64, lat []time.Duration, unit string) {
 		out[name] = rate
 		if lat != nil {
-			fmt.Printf("%-8s %-30s %10.0f %-6s p50 %6.2f ms  p99 %6.2f ms\n", t.name, name, rate, unit, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]))
+			fmt.Printf("%-8s %-30s %10.0f %-6s p50 %6.2f ms  p99 %6.2f ms\n", t.name, name, rate, unit, load.Pct(lat, 50), load.Pct(lat, 99))
 		} else {
 			fmt.Printf("%-8s %-30s %10.1f %s\n", t.name, name, rate, unit)
 		}
@@ -204,12 +204,12 @@ func run(t *target, n, conc, bigMiB int) map[string]float64 {
 
 	small := make([]byte, 1024)
 	_, _ = rand.Read(small)
-	rate, lat := measure(n, conc, func(i int) {
+	rate, lat := load.Run(n, conc, func(i int) {
 		_, err := bc.UploadBuffer(ctx, "bench", fmt.Sprintf("small/%06d", i), small, nil)
 		check(err)
 	})
 	report("1KiB PUT ops/s", rate, lat, "ops/s")
-	rate, lat = measure(n, conc, func(i int) {
+	rate, lat = load.Run(n, conc, func(i int) {
 		buf := make([]byte, 1024)
 		_, err := bc.DownloadBuffer(ctx, "bench", fmt.Sprintf("small/%06d", i), buf, nil)
 		check(err)
@@ -235,7 +235,7 @@ func run(t *target, n, conc, bigMiB int) map[string]float64 {
 	check(err)
 	q := qs.NewQueueClient("bench")
 	var done atomic.Int64
-	rate, lat = measure(n, conc, func(i int) {
+	rate, lat = load.Run(n, conc, func(i int) {
 		_, err := q.EnqueueMessage(ctx, fmt.Sprintf("message %d", i), nil)
 		check(err)
 		for {
@@ -256,34 +256,6 @@ func run(t *target, n, conc, bigMiB int) map[string]float64 {
 	fmt.Printf("%-8s %-30s %10.1f MB\n", t.name, "peak RSS", out["peak RSS MB"])
 	return out
 }
-
-func measure(n, conc int, op func(i int)) (float64, []time.Duration) {
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				t := time.Now()
-				op(i)
-				lat[i] = time.Since(t)
-			}
-		}()
-	}
-	wg.Wait()
-	rate := float64(n) / time.Since(start).Seconds()
-	slices.Sort(lat)
-	return rate, lat
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func check(err error) {
 	if err != nil {

@@ -26,26 +26,9 @@ func (d *Directory) Keys(ctx context.Context, name string) ([]string, error) {
 	if name == DevAccount {
 		return []string{DevKey}, nil
 	}
-	if d.Store == nil || ValidateName(name) != nil {
-		return nil, ErrNoAccount
-	}
-	holder, err := d.Store.NameHolder(ctx, TypeName, name)
+	rec, err := d.Record(ctx, name)
 	if err != nil {
 		return nil, err
-	}
-	if holder == "" {
-		return nil, ErrNoAccount
-	}
-	id, err := arm.ParseID(holder)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := d.Store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if rec == nil {
-		return nil, ErrNoAccount
 	}
 	var keys []string
 	for _, k := range Keys(rec) {
@@ -60,6 +43,9 @@ func (d *Directory) Keys(ctx context.Context, name string) ([]string, error) {
 func (d *Directory) Record(ctx context.Context, name string) (*arm.Record, error) {
 	if name == DevAccount {
 		return nil, nil
+	}
+	if d.Store == nil || ValidateName(name) != nil {
+		return nil, ErrNoAccount
 	}
 	holder, err := d.Store.NameHolder(ctx, TypeName, name)
 	if err != nil {

@@ -373,6 +373,26 @@ func (s *Service) deleteBlob(rq *req) error {
 	if err != nil {
 		return err
 	}
+	switch ds := rq.r.Header.Get("x-ms-delete-snapshots"); ds {
+	case "", "include":
+	case "only":
+		// Lapis keeps no snapshots, so there is nothing to delete; the
+		// blob itself stays, as in Azure.
+		b, _, err := s.getBlobRecord(rq)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return s.blobNotFound(rq)
+		}
+		if err := checkBlob(cond, b, false); err != nil {
+			return err
+		}
+		rq.w.WriteHeader(http.StatusAccepted)
+		return nil
+	default:
+		return wire.ErrInvalidHeaderValue.With("HeaderName", "x-ms-delete-snapshots").With("HeaderValue", ds)
+	}
 	_, old, rev, err := s.commitBlob(rq, func(old *blobRecord) (*blobRecord, error) {
 		if old == nil {
 			return nil, s.blobNotFound(rq)
@@ -597,6 +617,11 @@ func (s *Service) copyBlob(rq *req) error {
 	s.blobEvent(rq, "CopyBlob", nb, rev, false)
 	h := rq.w.Header()
 	setCommon(h, nb.ETag, nb.Modified)
+	if rq.r.Header.Get("x-ms-blob-type") != "" {
+		// Put Blob From URL: a create, answered as Put Blob is.
+		rq.w.WriteHeader(http.StatusCreated)
+		return nil
+	}
 	h.Set("x-ms-copy-id", copyID)
 	h.Set("x-ms-copy-status", "success")
 	rq.w.WriteHeader(http.StatusAccepted)

@@ -31,10 +31,14 @@ func (s *Service) putBlock(rq *req) error {
 			"Value for one of the query parameters specified in the request URI is invalid: blockid must be base64 of at most 64 bytes.").
 			With("QueryParameterName", "blockid").With("QueryParameterValue", id)
 	}
-	n, err := contentLength(rq.r)
+	if _, _, err := s.getContainer(rq); err != nil {
+		return err
+	}
+	body, n, err := s.blockSource(rq)
 	if err != nil {
 		return err
 	}
+	defer body.Close()
 	if n > maxBlockSize {
 		return wire.Errorf(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "A block may be at most %d bytes.", maxBlockSize)
 	}
@@ -42,11 +46,8 @@ func (s *Service) putBlock(rq *req) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.getContainer(rq); err != nil {
-		return err
-	}
 	h := md5.New()
-	segs, size, err := s.st.writeSegments(rq.ctx, http.MaxBytesReader(rq.w, rq.r.Body, max(n, 0)), 0, h)
+	segs, size, err := s.st.writeSegments(rq.ctx, body, 0, h)
 	if err != nil {
 		return err
 	}
@@ -413,4 +414,34 @@ func (s *Service) appendBlock(rq *req) error {
 	hh.Set("x-ms-request-server-encrypted", "true")
 	rq.w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// blockSource is where a staged block's bytes come from: the request body,
+// or for Put Block From URL (x-ms-copy-source) a blob of this service, whole
+// or the x-ms-source-range of it.
+func (s *Service) blockSource(rq *req) (io.ReadCloser, int64, error) {
+	if rq.r.Header.Get("x-ms-copy-source") == "" {
+		n, err := contentLength(rq.r)
+		if err != nil {
+			return nil, 0, err
+		}
+		return io.NopCloser(http.MaxBytesReader(rq.w, rq.r.Body, max(n, 0))), n, nil
+	}
+	_, sb, err := s.copySource(rq)
+	if err != nil {
+		return nil, 0, err
+	}
+	off, n := int64(0), sb.Size
+	if hdr := rq.r.Header.Get("x-ms-source-range"); hdr != "" {
+		rng, ok := parseRange(hdr)
+		if !ok || rng.Start >= sb.Size || rng.End >= sb.Size {
+			return nil, 0, wire.ErrInvalidHeaderValue.With("HeaderName", "x-ms-source-range").With("HeaderValue", hdr)
+		}
+		end := sb.Size - 1
+		if rng.End >= 0 {
+			end = rng.End
+		}
+		off, n = rng.Start, end-rng.Start+1
+	}
+	return s.st.rangeReader(rq.ctx, segmentsOf(sb.Blocks), off, n), n, nil
 }

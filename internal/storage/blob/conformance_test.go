@@ -908,3 +908,53 @@ func TestDeleteContainerDropsBlobs(t *testing.T) {
 		t.Fatalf("recreated container has %d blobs", len(page.Segment.BlobItems))
 	}
 }
+
+// TestFromURL stages blocks from another blob (Put Block From URL, whole
+// and by range) and creates a blob from one (Put Blob From URL), as the
+// SDK's StageBlockFromURL and UploadBlobFromURL do; a source elsewhere is
+// refused rather than mistaken for a local blob.
+func TestFromURL(t *testing.T) {
+	l := newLapis(t)
+	l.mkContainer("src")
+	data := randomBytes(3<<20+11, 9)
+	if _, err := l.client.UploadBuffer(bg, "src", "orig", data, nil); err != nil {
+		t.Fatal(err)
+	}
+	srcURL := l.url + "/src/orig"
+	bb := l.client.ServiceClient().NewContainerClient("src").NewBlockBlobClient("assembled")
+	ids := []string{base64.StdEncoding.EncodeToString([]byte("block-1")), base64.StdEncoding.EncodeToString([]byte("block-2"))}
+	if _, err := bb.StageBlockFromURL(bg, ids[0], srcURL, &blockblob.StageBlockFromURLOptions{
+		Range: blob.HTTPRange{Offset: 1 << 20, Count: 1000}}); err != nil {
+		t.Fatalf("stage block from URL (range): %v", err)
+	}
+	if _, err := bb.StageBlockFromURL(bg, ids[1], srcURL, nil); err != nil {
+		t.Fatalf("stage block from URL (whole): %v", err)
+	}
+	if _, err := bb.CommitBlockList(bg, ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{}, data[1<<20:1<<20+1000]...), data...)
+	sameBytes(t, "assembled", download(t, l.client, "src", "assembled"), want)
+
+	whole := l.client.ServiceClient().NewContainerClient("src").NewBlockBlobClient("fromurl")
+	if _, err := whole.UploadBlobFromURL(bg, srcURL, nil); err != nil {
+		t.Fatalf("upload blob from URL: %v", err)
+	}
+	sameBytes(t, "fromurl", download(t, l.client, "src", "fromurl"), data)
+
+	_, err := whole.UploadBlobFromURL(bg, "http://example.com:1/devstoreaccount1/src/orig", nil)
+	wantCode(t, err, "CannotVerifyCopySource", 400)
+}
+
+func TestDeleteSnapshotsOnlyKeepsTheBlob(t *testing.T) {
+	l := newLapis(t)
+	l.mkContainer("snaps")
+	if _, err := l.client.UploadBuffer(bg, "snaps", "b", []byte("keep"), nil); err != nil {
+		t.Fatal(err)
+	}
+	bc := l.client.ServiceClient().NewContainerClient("snaps").NewBlobClient("b")
+	if _, err := bc.Delete(bg, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeOnly)}); err != nil {
+		t.Fatalf("delete snapshots only: %v", err)
+	}
+	sameBytes(t, "after deleting snapshots only", download(t, l.client, "snaps", "b"), []byte("keep"))
+}

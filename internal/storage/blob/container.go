@@ -61,7 +61,10 @@ func (s *Service) authorize(rq *req, perms string, res auth.Resource, levels ...
 	}
 	c, _, cerr := s.getContainer(rq)
 	if cerr != nil || !slices.Contains(levels, c.Public) {
-		return err
+		// An anonymous read of what is not public is told "does not
+		// exist", as Azure does, so that callers cannot probe which
+		// private containers exist.
+		return wire.ErrResourceNotFound
 	}
 	if ok, aerr := s.publicAccessAllowed(rq); aerr != nil || !ok {
 		return errPublicNotAllowed

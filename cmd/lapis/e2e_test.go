@@ -459,3 +459,14 @@ func TestDeletingAnAccountDeletesItsData(t *testing.T) {
 		t.Fatalf("queues of the re-created account: %q", got)
 	}
 }
+
+// TestSharedKeyAccessCanBeTurnedOff: allowSharedKeyAccess=false refuses
+// key-signed requests, as Azure does.
+func TestSharedKeyAccessCanBeTurnedOff(t *testing.T) {
+	s := startLapis(t, t.TempDir())
+	ok(t, s, "group", "create", "-n", "sk-rg", "-l", "eastus", "-o", "none")
+	ok(t, s, "storage", "account", "create", "-n", "nokeys", "-g", "sk-rg", "-o", "none")
+	ok(t, s, "storage", "container", "list", "--account-name", "nokeys", "-o", "none")
+	ok(t, s, "storage", "account", "update", "-n", "nokeys", "-g", "sk-rg", "--allow-shared-key-access", "false", "-o", "none")
+	fails(t, s, 1, "(KeyBasedAuthenticationNotPermitted)", "storage", "container", "list", "--account-name", "nokeys")
+}

@@ -13,6 +13,11 @@ const DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K
 // ErrNoAccount is returned for an account name that does not exist.
 var ErrNoAccount = errors.New("storage: no such account")
 
+// ErrSharedKeyDisabled is returned by Keys for an account whose
+// allowSharedKeyAccess is false: neither SharedKey nor a key-signed SAS may
+// be used with it.
+var ErrSharedKeyDisabled = errors.New("storage: key based authentication is not permitted on this account")
+
 // Directory answers the data plane's questions about accounts: does an
 // account exist, and what are its keys. DevAccount always exists; the
 // others are the storage accounts in the resource store.
@@ -29,6 +34,9 @@ func (d *Directory) Keys(ctx context.Context, name string) ([]string, error) {
 	rec, err := d.Record(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if allowed, ok := rec.Properties["allowSharedKeyAccess"].(bool); ok && !allowed {
+		return nil, ErrSharedKeyDisabled
 	}
 	var keys []string
 	for _, k := range Keys(rec) {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	accountpkg "github.com/lapisdev/lapis/internal/storage/account"
 	"github.com/lapisdev/lapis/internal/storage/wire"
 )
 
@@ -121,6 +123,10 @@ func (a *Authenticator) Authenticate(r *http.Request, svc Service, account strin
 
 func (a *Authenticator) keys(ctx context.Context, account string) ([][]byte, error) {
 	enc, err := a.Keys.Keys(ctx, account)
+	if errors.Is(err, accountpkg.ErrSharedKeyDisabled) {
+		return nil, &wire.Error{Status: http.StatusForbidden, Code: "KeyBasedAuthenticationNotPermitted",
+			Message: "Key based authentication is not permitted on this storage account."}
+	}
 	if err != nil || len(enc) == 0 {
 		return nil, failed("The account %s does not exist.", account)
 	}

@@ -88,7 +88,7 @@ func (s *Service) Start(ctx context.Context) (http.Handler, error) {
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.janitor()
 	s.ready.Store(true)
-	return http.HandlerFunc(s.serve), nil
+	return wire.CORS(http.HandlerFunc(s.serve)), nil
 }
 
 // janitor clears the markers that deleted and purged keys leave in the
@@ -231,8 +231,8 @@ func (s *Service) dispatch(rq *req) error {
 		return err
 	}
 	rq.acct, rq.container, rq.blob = p.Account, p.Container, p.Blob
-	if rq.r.Method == http.MethodOptions {
-		return s.preflight(rq)
+	if rq.r.Method == http.MethodOptions { // wire.CORS answers proper preflights
+		return wire.Errorf(http.StatusBadRequest, "InvalidHeaderValue", "A CORS preflight request needs Origin and Access-Control-Request-Method headers.")
 	}
 	rq.grant, err = s.authn.Authenticate(rq.r, auth.Blob, rq.acct)
 	if err != nil {
@@ -322,24 +322,6 @@ func (s *Service) dispatch(rq *req) error {
 			"Lapis does not support %s with restype=%q comp=%q on this resource.", m, restype, comp).With("QueryParameterName", "comp")
 	}
 	return wire.ErrUnsupportedHTTPVerb
-}
-
-// preflight answers CORS preflight requests permissively: Lapis serves
-// local development, where browser apps on other ports are the norm.
-func (s *Service) preflight(rq *req) error {
-	h := rq.w.Header()
-	origin := rq.r.Header.Get("Origin")
-	if origin == "" {
-		return wire.Errorf(http.StatusBadRequest, "InvalidHeaderValue", "A CORS preflight request needs an Origin header.")
-	}
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Methods", "DELETE,GET,HEAD,MERGE,POST,OPTIONS,PUT")
-	if ah := rq.r.Header.Get("Access-Control-Request-Headers"); ah != "" {
-		h.Set("Access-Control-Allow-Headers", ah)
-	}
-	h.Set("Access-Control-Max-Age", "86400")
-	rq.w.WriteHeader(http.StatusOK)
-	return nil
 }
 
 // allow checks the grant for any of the permission letters perms on res.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/service"
 	"github.com/lapisdev/lapis/internal/storage/auth"
+	"github.com/lapisdev/lapis/internal/storage/wire"
 	"github.com/lapisdev/lapis/internal/substrate"
 )
 
@@ -134,7 +135,7 @@ func (s *Service) Start(ctx context.Context) (http.Handler, error) {
 	go s.watch(mw, s.applyMsgEntry)
 	go s.sweeper(bg)
 	s.started.Store(true)
-	return s, nil
+	return wire.CORS(s), nil
 }
 
 // Ready implements service.Service.

@@ -1,0 +1,215 @@
+package binding
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/lapisdev/lapis/internal/functions/appconfig"
+)
+
+// Type is a binding type, the "type" of a function.json binding.
+type Type interface {
+	// Name is the type name as Azure spells it, e.g. "httpTrigger" or "http".
+	Name() string
+	// Directions lists the directions the type allows (a trigger allows only appconfig.In).
+	Directions() []appconfig.Direction
+	// Validate checks the binding's type-specific properties (b.Properties, b.Raw). Return a *PropertyError (or
+	// several, joined with errors.Join) to name the offending property.
+	Validate(b *appconfig.Binding) error
+}
+
+// Trigger is a binding type that starts invocations.
+type Trigger interface {
+	Type
+	// Start begins listening for fn's events and fires them through inv until ctx is done or stop is called. It
+	// must not block beyond setting up; stop must wait until no more invocations will be started.
+	Start(ctx context.Context, fn *Function, inv Invoker) (stop func(), err error)
+}
+
+// Output is a binding type that writes a value the worker produced.
+type Output interface {
+	Type
+	// Write stores value, the JSON the worker returned for binding b (in Outputs, or ReturnValue for "$return").
+	Write(ctx context.Context, fn *Function, b *appconfig.Binding, value json.RawMessage) error
+}
+
+// Function is what a binding type learns about the function it serves.
+type Function struct {
+	App       string // the app's name
+	Dir       string // the app's root directory
+	Host      *appconfig.HostConfig
+	Def       *appconfig.Function
+	Settings  appconfig.Lookup // app settings (connection names are settings), never nil
+	TriggerIx int              // index of the trigger in Def.Bindings
+}
+
+// Name returns the function's name.
+func (f *Function) Name() string { return f.Def.Name }
+
+// Trigger returns the function's trigger binding.
+func (f *Function) Trigger() *appconfig.Binding { return &f.Def.Bindings[f.TriggerIx] }
+
+// Invoker runs a function. The host provides it to triggers.
+type Invoker interface {
+	Invoke(ctx context.Context, inv *Invocation) (*Result, error)
+}
+
+// InvokerFunc adapts a function to Invoker.
+type InvokerFunc func(ctx context.Context, inv *Invocation) (*Result, error)
+
+// Invoke calls f.
+func (f InvokerFunc) Invoke(ctx context.Context, inv *Invocation) (*Result, error) {
+	return f(ctx, inv)
+}
+
+// Invocation is one call of a function, in the shape of the custom-handler payload.
+type Invocation struct {
+	Function string // the function's name
+	ID       string // invocation id; the host makes one when empty
+	// Data holds the trigger value under the trigger's binding name, and input values.
+	Data map[string]json.RawMessage
+	// Metadata holds trigger metadata (the host adds "sys").
+	Metadata map[string]json.RawMessage
+}
+
+// Result is a worker's answer: {"Outputs","Logs","ReturnValue"}.
+type Result struct {
+	Outputs     map[string]json.RawMessage `json:"Outputs"`
+	Logs        []string                   `json:"Logs"`
+	ReturnValue json.RawMessage            `json:"ReturnValue"`
+}
+
+// Value returns the value of output binding name: ReturnValue for "$return", else Outputs[name] (matching the
+// name case-insensitively).
+func (r *Result) Value(name string) (json.RawMessage, bool) {
+	if r == nil {
+		return nil, false
+	}
+	if name == appconfig.ReturnBinding {
+		if len(r.ReturnValue) == 0 || string(r.ReturnValue) == "null" {
+			return nil, false
+		}
+		return r.ReturnValue, true
+	}
+	if v, ok := r.Outputs[name]; ok {
+		return v, true
+	}
+	for k, v := range r.Outputs {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// PropertyError is a problem with one type-specific property of a binding.
+type PropertyError struct {
+	Property string // as Azure spells it, e.g. "authLevel"
+	Msg      string // what is wrong and what is allowed
+}
+
+func (e *PropertyError) Error() string { return e.Property + ": " + e.Msg }
+
+// OneOf returns a *PropertyError saying that value is not one of allowed.
+func OneOf(property, value string, allowed ...string) *PropertyError {
+	return &PropertyError{Property: property, Msg: fmt.Sprintf("%q is not one of %s", value, strings.Join(allowed, ", "))}
+}
+
+var (
+	mu    sync.RWMutex
+	types = map[string]Type{} // key: lower-case name
+)
+
+// Register adds a binding type. It panics if t is nil, has no name, or a type of that name (ignoring case) is
+// already registered.
+func Register(t Type) {
+	if t == nil || t.Name() == "" {
+		panic("binding: Register of a nil or unnamed type")
+	}
+	key := strings.ToLower(t.Name())
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := types[key]; dup {
+		panic(fmt.Sprintf("binding: type %q registered twice", t.Name()))
+	}
+	types[key] = t
+}
+
+// Lookup returns the registered type called name, ignoring case.
+func Lookup(name string) (Type, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	t, ok := types[strings.ToLower(name)]
+	return t, ok
+}
+
+// Names returns the registered type names, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []string
+	for _, t := range types {
+		out = append(out, t.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ValidateFunction checks every binding of fn against its registered type: the type is known, its direction is
+// allowed, and its properties are valid. Every problem is reported, joined; each is an *appconfig.FieldError
+// naming "<function>/function.json" and the binding's JSON path.
+func ValidateFunction(fn *appconfig.Function) error {
+	file := fn.Name + "/" + appconfig.FunctionFile
+	if fn.Dir != "" {
+		file = fn.Dir + "/" + appconfig.FunctionFile
+	}
+	var errs []error
+	for i := range fn.Bindings {
+		b := &fn.Bindings[i]
+		p := fmt.Sprintf("bindings[%d]", i)
+		t, ok := Lookup(b.Type)
+		if !ok {
+			errs = append(errs, &appconfig.FieldError{File: file, Path: p + ".type",
+				Msg: fmt.Sprintf("%q is not a known binding type; known: %s", b.Type, strings.Join(Names(), ", "))})
+			continue
+		}
+		if dirs := t.Directions(); !slices.Contains(dirs, b.Direction) {
+			ds := make([]string, len(dirs))
+			for i, d := range dirs {
+				ds[i] = string(d)
+			}
+			errs = append(errs, &appconfig.FieldError{File: file, Path: p + ".direction",
+				Msg: fmt.Sprintf("%q is not allowed for type %s; allowed: %s", b.Direction, t.Name(), strings.Join(ds, ", "))})
+		}
+		if b.IsTrigger() {
+			if _, ok := t.(Trigger); !ok {
+				errs = append(errs, &appconfig.FieldError{File: file, Path: p + ".type", Msg: fmt.Sprintf("%s cannot start invocations", t.Name())})
+			}
+		}
+		if err := t.Validate(b); err != nil {
+			errs = append(errs, fieldErrors(file, p, err)...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func fieldErrors(file, p string, err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, fieldErrors(file, p, e)...)
+		}
+		return out
+	}
+	var pe *PropertyError
+	if errors.As(err, &pe) {
+		return []error{&appconfig.FieldError{File: file, Path: p + "." + pe.Property, Msg: pe.Msg}}
+	}
+	return []error{&appconfig.FieldError{File: file, Path: p, Msg: err.Error()}}
+}

@@ -1,0 +1,31 @@
+// Package binding is the registry of binding types: every trigger, input and output binding a function.json may
+// name ("httpTrigger", "http", and later "timerTrigger", "queueTrigger", "blob", ...). The Functions host knows no
+// binding type by name; it asks this registry.
+//
+// # Adding a trigger without touching the host
+//
+// A binding type lives in its own package (httpbinding is the model) and registers itself in init, the way Caddy
+// modules do:
+//
+//	func init() { binding.Register(timerTrigger{}) }
+//
+// Register panics on a duplicate name (names compare case-insensitively, as Azure matches "type"). The type
+// implements [Type]: its name, the directions it allows, and Validate, which checks its own function.json
+// properties and returns a [*PropertyError] naming the property and what is allowed (the registry turns it into an
+// appconfig.FieldError naming the file and the JSON path, bindings[i].property).
+//
+// A trigger also implements [Trigger]. When the host starts an app it calls Start once per enabled function whose
+// trigger is that type, giving it the [Function] (the app's name, directory, host.json and the function's
+// bindings) and an [Invoker]. The trigger listens for its events however it likes (a timer, a queue poll, a
+// subscription on the substrate) and fires each one with Invoker.Invoke, passing the trigger value and any trigger
+// metadata as raw JSON in an [Invocation]; the host runs the worker and hands back the [Result] (outputs already
+// written), so the trigger can complete, retry or dead-letter its message. Start returns a stop function the host
+// calls when the app stops or is redeployed. The HTTP trigger's Start does nothing: its events arrive through the
+// host's HTTP front door.
+//
+// An output binding implements [Output]: after a successful invocation the host calls Write for each out binding
+// the worker set (the binding named "$return" receives ReturnValue). An error fails the invocation.
+//
+// The package that defines a binding type is linked into the binary by an import (usually a blank import next to
+// the service that owns the resource, e.g. the queue service imports its queuebinding package).
+package binding

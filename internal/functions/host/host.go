@@ -1,0 +1,400 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	"github.com/lapisdev/lapis/internal/functions/binding"
+	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
+	"github.com/lapisdev/lapis/internal/functions/route"
+)
+
+// HostVersion is what the host reports to workers in X-Azure-Functions-HostVersion.
+const HostVersion = "4.0.0-lapis"
+
+// DefaultStartTimeout is how long a worker has to become ready ("The custom handler web server needs to start
+// within 60 seconds").
+const DefaultStartTimeout = 60 * time.Second
+
+// DefaultFunctionTimeout is the function timeout when host.json does not set one (Consumption's default).
+const DefaultFunctionTimeout = 5 * time.Minute
+
+// Keys are an app's access keys. Values are the secrets; the maps are keyed by key name ("default", ...).
+type Keys struct {
+	Master   string
+	Host     map[string]string
+	Function map[string]map[string]string // function name (case-insensitive) → key name → value
+}
+
+// Options configure a Host.
+type Options struct {
+	// Dir is the app's root directory (required).
+	Dir string
+	// Name is the app's name, passed to bindings and as WEBSITE_SITE_NAME.
+	Name string
+	// Settings are the app settings: worker environment variables and %NAME% values. The process environment
+	// stands behind them for %NAME% resolution.
+	Settings map[string]string
+	// LocalSettings, when true, adds local.settings.json Values under Settings (Settings win), as Core Tools does.
+	LocalSettings bool
+	// Executable, when set, overrides customHandler.description.defaultExecutablePath (for a Go SDK app without
+	// host.json).
+	Executable string
+	// Keys are the access keys the front door checks. AuthDisabled turns key checks off (local development).
+	Keys         Keys
+	AuthDisabled bool
+	// StartTimeout bounds worker readiness; 0 means DefaultStartTimeout.
+	StartTimeout time.Duration
+	// DefaultFunctionTimeout applies when host.json has no functionTimeout; 0 means DefaultFunctionTimeout.
+	DefaultFunctionTimeout time.Duration
+	// MaxRequestBodySize bounds HTTP trigger request bodies; 0 means 100 MB (Azure's limit).
+	MaxRequestBodySize int64
+	// Logger receives invocation logs and worker output; nil discards them.
+	Logger *slog.Logger
+}
+
+// Host runs one function app.
+type Host struct {
+	opts     Options
+	root     string
+	cfg      *appconfig.HostConfig
+	fns      []*binding.Function
+	byName   map[string]*binding.Function // lower-case name
+	routes   *route.Table[*httpRoute]
+	settings map[string]string
+	lookup   appconfig.Lookup
+	log      *slog.Logger
+	timeout  time.Duration // 0: none
+	forward  bool          // forward HTTP-only functions as raw HTTP
+
+	exe     string
+	args    []string
+	workDir string
+
+	startMu sync.Mutex // serialises worker starts
+	mu      sync.Mutex
+	cur     *worker
+	closed  bool
+	stops   []func()
+}
+
+type httpRoute struct {
+	fn  *binding.Function
+	cfg httpbinding.Config
+	res string // http output binding name
+}
+
+// New loads and validates the app in opts.Dir. For an app without function folders it runs the worker executable
+// with LAPIS_DESCRIBE=1 to learn its functions (a Go SDK app). It returns an error listing every problem; when only
+// some functions are broken, it returns both that error and a Host that serves the others, as Azure does.
+func New(opts Options) (*Host, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("functions host: no app directory")
+	}
+	root, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("functions host: %w", err)
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	if opts.DefaultFunctionTimeout == 0 {
+		opts.DefaultFunctionTimeout = DefaultFunctionTimeout
+	}
+	if opts.MaxRequestBodySize <= 0 {
+		opts.MaxRequestBodySize = 100 << 20
+	}
+	if opts.Name == "" {
+		opts.Name = filepath.Base(root)
+	}
+	h := &Host{opts: opts, root: root, log: opts.Logger, byName: map[string]*binding.Function{}, routes: &route.Table[*httpRoute]{}}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.settings = map[string]string{}
+	if opts.LocalSettings {
+		ls, err := appconfig.LoadLocalSettings(os.DirFS(root))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("functions host: %w", err)
+		}
+		if ls != nil {
+			maps.Copy(h.settings, ls.Values)
+		}
+	}
+	maps.Copy(h.settings, opts.Settings)
+	h.lookup = func(name string) (string, bool) {
+		if v, ok := h.settings[name]; ok {
+			return v, true
+		}
+		return os.LookupEnv(name)
+	}
+
+	app, loadErr := appconfig.Load(os.DirFS(root), appconfig.Options{Lookup: h.lookup})
+	if app == nil {
+		return nil, fmt.Errorf("functions host: app %s: %w", root, loadErr)
+	}
+	h.cfg = app.Host
+	var errs []error
+	if loadErr != nil {
+		errs = append(errs, loadErr)
+	}
+
+	exePath := opts.Executable
+	var desc *appconfig.HandlerDescription
+	if h.cfg.CustomHandler != nil {
+		desc = &h.cfg.CustomHandler.Description
+		h.forward = h.cfg.CustomHandler.ForwardHTTP()
+		if exePath == "" {
+			exePath = desc.DefaultExecutablePath
+		}
+	}
+	if exePath == "" {
+		return nil, fmt.Errorf("functions host: app %s: host.json: customHandler.description.defaultExecutablePath: not set; a custom-handler app needs the worker executable to run", root)
+	}
+	if h.exe, err = resolveExecutable(root, exePath); err != nil {
+		return nil, err
+	}
+	h.workDir = root
+	if desc != nil {
+		h.args = slices.Clone(desc.Arguments)
+		if desc.DefaultWorkerPath != "" {
+			h.args = append(h.args, desc.DefaultWorkerPath)
+		}
+		h.args = append(h.args, desc.WorkerArguments...)
+		if desc.WorkingDirectory != "" {
+			h.workDir = filepath.Join(root, filepath.FromSlash(desc.WorkingDirectory))
+		}
+	}
+
+	defs := app.Functions
+	if len(defs) == 0 && loadErr == nil {
+		d, fwd, err := h.describe()
+		if err != nil {
+			return nil, err
+		}
+		defs = d
+		h.forward = h.forward || fwd
+	}
+
+	switch t := h.cfg.FunctionTimeout; {
+	case t == appconfig.Infinite:
+		h.timeout = 0
+	case t > 0:
+		h.timeout = t
+	case opts.DefaultFunctionTimeout > 0:
+		h.timeout = opts.DefaultFunctionTimeout
+	}
+
+	for _, def := range defs {
+		if err := binding.ValidateFunction(def); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ti := slices.IndexFunc(def.Bindings, func(b appconfig.Binding) bool { return b.IsTrigger() })
+		fn := &binding.Function{App: opts.Name, Dir: root, Host: h.cfg, Def: def, Settings: h.lookup, TriggerIx: ti}
+		if strings.EqualFold(fn.Trigger().Type, httpbinding.TriggerType) && !def.Disabled {
+			cfg, _ := httpbinding.ParseConfig(fn.Trigger())
+			tmpl := cfg.Route
+			if tmpl == "" {
+				tmpl = def.Name
+			}
+			if err := h.routes.Add(tmpl, cfg.Methods, &httpRoute{fn: fn, cfg: cfg, res: httpbinding.ResponseBinding(def)}); err != nil {
+				errs = append(errs, &appconfig.FieldError{File: def.Name + "/" + appconfig.FunctionFile,
+					Path: fmt.Sprintf("bindings[%d].route", ti), Msg: err.Error()})
+				continue
+			}
+		}
+		h.fns = append(h.fns, fn)
+		h.byName[strings.ToLower(def.Name)] = fn
+	}
+	return h, errors.Join(errs...)
+}
+
+// describe runs the worker with LAPIS_DESCRIBE=1 and parses the functions it declares.
+func (h *Host) describe() ([]*appconfig.Function, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StartTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.exe, h.args...)
+	cmd.Dir = h.workDir
+	cmd.Env = append(h.env(), "LAPIS_DESCRIBE=1")
+	stderr := &tail{n: 4096}
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, false, fmt.Errorf("functions host: the app has no function folders, and asking its worker %s for its functions (LAPIS_DESCRIBE=1) failed: %v; stderr: %s", h.exe, err, stderr.String())
+	}
+	var d struct {
+		HTTPForwarding bool `json:"httpForwarding"`
+		Functions      []struct {
+			Name     string            `json:"name"`
+			Bindings []json.RawMessage `json:"bindings"`
+		} `json:"functions"`
+	}
+	if err := json.Unmarshal(out, &d); err != nil {
+		return nil, false, fmt.Errorf("functions host: the app has no function folders, and its worker %s did not describe its functions (LAPIS_DESCRIBE=1 printed no valid description: %v)", h.exe, err)
+	}
+	var fns []*appconfig.Function
+	var errs []error
+	for _, f := range d.Functions {
+		data, _ := json.Marshal(map[string]any{"bindings": f.Bindings})
+		def, err := appconfig.ParseFunction(f.Name, data, h.lookup)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fns = append(fns, def)
+	}
+	if len(errs) > 0 {
+		return nil, false, fmt.Errorf("functions host: worker %s described invalid functions: %w", h.exe, errors.Join(errs...))
+	}
+	return fns, d.HTTPForwarding, nil
+}
+
+// env is the worker's environment without the per-instance variables.
+func (h *Host) env() []string {
+	env := os.Environ()
+	for _, k := range slices.Sorted(maps.Keys(h.settings)) {
+		env = append(env, k+"="+h.settings[k])
+	}
+	return append(env,
+		"FUNCTIONS_WORKER_RUNTIME=custom",
+		"AzureWebJobsScriptRoot="+h.root,
+		"FUNCTIONS_APP_ROOT_PATH="+h.root,
+		"WEBSITE_SITE_NAME="+h.opts.Name,
+	)
+}
+
+func (h *Host) workerOutput(stream string, p []byte) {
+	for line := range strings.SplitSeq(strings.TrimRight(string(p), "\n"), "\n") {
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			h.log.Info(line, "app", h.opts.Name, "source", "worker", "stream", stream)
+		}
+	}
+}
+
+// Config returns the app's host.json.
+func (h *Host) Config() *appconfig.HostConfig { return h.cfg }
+
+// Functions returns the app's valid functions, sorted by name.
+func (h *Host) Functions() []*binding.Function { return slices.Clone(h.fns) }
+
+// Function returns the function called name (ignoring case), or nil.
+func (h *Host) Function(name string) *binding.Function { return h.byName[strings.ToLower(name)] }
+
+// FunctionTimeout returns the timeout applied to each invocation (0: none).
+func (h *Host) FunctionTimeout() time.Duration { return h.timeout }
+
+// Start starts a worker instance, waits until it is ready, then starts the trigger of every enabled function.
+func (h *Host) Start(ctx context.Context) error {
+	if _, err := h.worker(ctx); err != nil {
+		return err
+	}
+	var stops []func()
+	for _, fn := range h.fns {
+		if fn.Def.Disabled {
+			continue
+		}
+		t, _ := binding.Lookup(fn.Trigger().Type)
+		tr := t.(binding.Trigger) // checked by ValidateFunction
+		stop, err := tr.Start(ctx, fn, h)
+		if err != nil {
+			for _, s := range stops {
+				s()
+			}
+			return fmt.Errorf("functions host: starting the %s trigger of function %s: %w", t.Name(), fn.Name(), err)
+		}
+		stops = append(stops, stop)
+	}
+	h.mu.Lock()
+	h.stops = append(h.stops, stops...)
+	h.mu.Unlock()
+	return nil
+}
+
+// Close stops the triggers and the worker.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	stops := h.stops
+	h.stops = nil
+	w := h.cur
+	h.cur = nil
+	h.mu.Unlock()
+	for _, s := range stops {
+		s()
+	}
+	if w != nil {
+		w.stop(5 * time.Second)
+	}
+	return nil
+}
+
+// worker returns the running instance, starting one if there is none or the last one exited.
+func (h *Host) worker(ctx context.Context) (*worker, error) {
+	if w := h.live(); w != nil {
+		return w, nil
+	}
+	h.startMu.Lock()
+	defer h.startMu.Unlock()
+	if w := h.live(); w != nil {
+		return w, nil
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return nil, errors.New("functions host: the host is closed")
+	}
+	w, err := h.startWorker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		w.kill()
+		return nil, errors.New("functions host: the host is closed")
+	}
+	h.cur = w
+	h.mu.Unlock()
+	h.log.Info("worker started", "app", h.opts.Name, "workerId", w.id, "pid", w.cmd.Process.Pid)
+	return w, nil
+}
+
+func (h *Host) live() *worker {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur == nil {
+		return nil
+	}
+	select {
+	case <-h.cur.done:
+		h.log.Warn("worker exited; restarting", "app", h.opts.Name, "workerId", h.cur.id, "reason", h.cur.exitReason())
+		h.cur = nil
+		return nil
+	default:
+		return h.cur
+	}
+}
+
+// recycle kills w and forgets it, so that the next invocation starts a new instance.
+func (h *Host) recycle(w *worker) {
+	h.mu.Lock()
+	if h.cur == w {
+		h.cur = nil
+	}
+	h.mu.Unlock()
+	w.kill()
+}

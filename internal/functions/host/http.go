@@ -1,0 +1,247 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/lapisdev/lapis/internal/functions/binding"
+	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
+	"github.com/lapisdev/lapis/internal/functions/route"
+)
+
+const adminFunctionsPrefix = "/admin/functions/"
+
+// ServeHTTP is the HTTP trigger front door of the app; see the package documentation.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.EscapedPath()
+	if len(p) > len(adminFunctionsPrefix) && strings.EqualFold(p[:len(adminFunctionsPrefix)], adminFunctionsPrefix) {
+		h.serveAdmin(w, r, p[len(adminFunctionsPrefix):])
+		return
+	}
+	rest, ok := stripPrefix(p, h.cfg.HTTP.RoutePrefix)
+	if !ok {
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	}
+	res := h.routes.Lookup(r.Method, rest)
+	switch res.Outcome {
+	case route.NotFound:
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	case route.MethodNotAllowed:
+		w.Header().Set("Allow", strings.Join(res.Allowed, ", "))
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	rt := res.Value
+	if !h.authorized(r, rt.fn.Name(), rt.cfg.AuthLevel) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if h.forward && rt.res != "" && httpbinding.IsHTTPOnly(rt.fn.Def) {
+		h.forwardHTTP(w, r, rt.fn)
+		return
+	}
+	body, err := httpbinding.ReadBody(r, h.opts.MaxRequestBodySize)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	hreq := httpbinding.NewRequest(r, body, res.Params)
+	reqJSON, err := json.Marshal(hreq)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	meta := map[string]json.RawMessage{}
+	for k, v := range res.Params {
+		b, _ := json.Marshal(v)
+		meta[k] = b
+	}
+	meta["Query"], _ = json.Marshal(hreq.Query)
+	meta["Headers"], _ = json.Marshal(hreq.Headers)
+	inv := &binding.Invocation{
+		Function: rt.fn.Name(),
+		Data:     map[string]json.RawMessage{rt.fn.Trigger().Name: reqJSON},
+		Metadata: meta,
+	}
+	result, err := h.Invoke(r.Context(), inv)
+	if err != nil {
+		writeInvocationError(w, err)
+		return
+	}
+	if rt.res == "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	v, ok := result.Value(rt.res)
+	if !ok {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	hres, err := httpbinding.ParseResponse(v)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("function %s: %v", rt.fn.Name(), err), http.StatusInternalServerError)
+		return
+	}
+	httpbinding.WriteResponse(w, hres)
+}
+
+func writeInvocationError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	var ie *InvocationError
+	if errors.As(err, &ie) && ie.Kind == NotFound {
+		status = http.StatusNotFound
+	}
+	http.Error(w, err.Error(), status)
+}
+
+// stripPrefix removes "/prefix" from p, case-insensitively.
+func stripPrefix(p, prefix string) (string, bool) {
+	if prefix == "" {
+		return p, true
+	}
+	want := "/" + prefix
+	if len(p) < len(want) || !strings.EqualFold(p[:len(want)], want) {
+		return "", false
+	}
+	rest := p[len(want):]
+	if rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	return rest, true
+}
+
+func requestKey(r *http.Request) string {
+	if k := r.URL.Query().Get("code"); k != "" {
+		return k
+	}
+	return r.Header.Get("x-functions-key")
+}
+
+func matchAny(key string, keys map[string]string) bool {
+	for _, v := range keys {
+		if v != "" && subtle.ConstantTimeCompare([]byte(key), []byte(v)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Host) isMaster(key string) bool {
+	m := h.opts.Keys.Master
+	return m != "" && subtle.ConstantTimeCompare([]byte(key), []byte(m)) == 1
+}
+
+// authorized checks the request's key against the function's authLevel.
+func (h *Host) authorized(r *http.Request, fn, level string) bool {
+	if h.opts.AuthDisabled || level == httpbinding.Anonymous {
+		return true
+	}
+	key := requestKey(r)
+	if key == "" {
+		return false
+	}
+	if h.isMaster(key) {
+		return true
+	}
+	if level == httpbinding.Admin {
+		return false
+	}
+	if matchAny(key, h.opts.Keys.Host) {
+		return true
+	}
+	for name, keys := range h.opts.Keys.Function {
+		if strings.EqualFold(name, fn) && matchAny(key, keys) {
+			return true
+		}
+	}
+	return false
+}
+
+// serveAdmin runs a function by hand: POST /admin/functions/{name} {"input": ...} with the master key.
+func (h *Host) serveAdmin(w http.ResponseWriter, r *http.Request, name string) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.opts.AuthDisabled && !h.isMaster(requestKey(r)) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	fn := h.Function(name)
+	if fn == nil {
+		http.Error(w, fmt.Sprintf("function %q not found in app %s", name, h.opts.Name), http.StatusNotFound)
+		return
+	}
+	body, err := httpbinding.ReadBody(r, h.opts.MaxRequestBodySize)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	var in struct {
+		Input json.RawMessage `json:"input"`
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &in); err != nil {
+			http.Error(w, `body must be {"input": <string|number|bool>}: `+err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	if len(in.Input) == 0 {
+		in.Input = json.RawMessage(`""`)
+	}
+	inv := &binding.Invocation{Function: fn.Name(), Data: map[string]json.RawMessage{fn.Trigger().Name: in.Input}}
+	// Azure answers 202 and runs the function in the background; Lapis waits, so that a failure can be reported.
+	if _, err := h.Invoke(r.Context(), inv); err != nil {
+		writeInvocationError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// forwardHTTP sends the original request to the worker as is, naming the function in X-Lapis-Function, and
+// copies the worker's answer back.
+func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.Function) {
+	body, err := httpbinding.ReadBody(r, h.opts.MaxRequestBodySize)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	name := fn.Name()
+	id := newID()
+	status, hdr, rbody, err := h.call(r.Context(), name, id, func(base string, ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, r.Method, base+r.URL.RequestURI(), io.NopCloser(bytes.NewReader(body)))
+		if err != nil {
+			return nil, err
+		}
+		req.ContentLength = int64(len(body))
+		req.Header = r.Header.Clone()
+		req.Header.Del("Connection")
+		req.Host = r.Host
+		req.Header.Set("X-Lapis-Function", name)
+		return req, nil
+	})
+	if err != nil {
+		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id, "error", err)
+		writeInvocationError(w, err)
+		return
+	}
+	for k, v := range hdr {
+		switch http.CanonicalHeaderKey(k) {
+		case "Connection", "Transfer-Encoding", "Content-Length", "Keep-Alive":
+			continue
+		}
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(rbody)
+}

@@ -1,0 +1,199 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	"github.com/lapisdev/lapis/internal/functions/binding"
+)
+
+// ErrorKind classifies a failed invocation.
+type ErrorKind int
+
+const (
+	// Failed: the worker answered with a non-2xx status or an unreadable body, or an output could not be written.
+	Failed ErrorKind = iota
+	// Crashed: the worker process exited while the invocation was in flight (or could not be started).
+	Crashed
+	// TimedOut: the invocation ran past the function timeout; its instance was recycled.
+	TimedOut
+	// NotFound: the app has no such function.
+	NotFound
+)
+
+// InvocationError is a failed invocation.
+type InvocationError struct {
+	Kind     ErrorKind
+	Function string
+	ID       string
+	Msg      string
+	Err      error
+}
+
+func (e *InvocationError) Error() string {
+	return fmt.Sprintf("function %s (invocation %s): %s", e.Function, e.ID, e.Msg)
+}
+
+func (e *InvocationError) Unwrap() error { return e.Err }
+
+var errTimeout = errors.New("function timeout")
+
+// call runs one request against a worker instance, failing fast if the instance dies and recycling it when the
+// function timeout passes. It returns the worker's status, headers and whole body.
+func (h *Host) call(ctx context.Context, fn, id string, build func(base string, ctx context.Context) (*http.Request, error)) (int, http.Header, []byte, error) {
+	w, err := h.worker(ctx)
+	if err != nil {
+		return 0, nil, nil, &InvocationError{Kind: Crashed, Function: fn, ID: id, Msg: err.Error(), Err: err}
+	}
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if h.timeout > 0 {
+		var c2 context.CancelFunc
+		cctx, c2 = context.WithTimeoutCause(cctx, h.timeout, errTimeout)
+		defer c2()
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-w.done:
+			cancel(errWorkerGone)
+		case <-stop:
+		}
+	}()
+	req, err := build(w.base, cctx)
+	if err != nil {
+		return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Msg: err.Error(), Err: err}
+	}
+	req.Header.Set("X-Azure-Functions-InvocationId", id)
+	req.Header.Set("X-Azure-Functions-HostVersion", HostVersion)
+	req.Header.Set("User-Agent", "Azure-Functions-Host/"+HostVersion)
+	start := time.Now()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err != nil {
+		switch cause := context.Cause(cctx); {
+		case errors.Is(cause, errTimeout):
+			h.recycle(w)
+			h.log.Error("function timed out; instance recycled", "app", h.opts.Name, "function", fn, "invocationId", id, "timeout", h.timeout)
+			return 0, nil, nil, &InvocationError{Kind: TimedOut, Function: fn, ID: id, Err: errTimeout,
+				Msg: fmt.Sprintf("Timeout value of %s was exceeded by function: Functions.%s; the instance was recycled", appconfig.FormatTimeSpan(h.timeout), fn)}
+		case errors.Is(cause, errWorkerGone) || exitedSoon(w):
+			return 0, nil, nil, &InvocationError{Kind: Crashed, Function: fn, ID: id, Err: errWorkerGone,
+				Msg: fmt.Sprintf("the worker process %s while running the function (it will be restarted); stderr: %s", w.exitReason(), w.stderrTail())}
+		case ctx.Err() != nil:
+			return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Err: ctx.Err(), Msg: "cancelled: " + ctx.Err().Error()}
+		}
+		return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Err: err, Msg: "calling the worker: " + err.Error()}
+	}
+	h.log.Debug("worker answered", "function", fn, "invocationId", id, "status", resp.StatusCode, "duration", time.Since(start))
+	return resp.StatusCode, resp.Header, body, nil
+}
+
+// exitedSoon reports whether w exits shortly after a connection error: a dying process closes its connections
+// (EOF, reset) a moment before the host observes its exit.
+func exitedSoon(w *worker) bool {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// Invoke runs a function with the custom-handler payload protocol: POST /{function} {"Data","Metadata"}, reading
+// {"Outputs","Logs","ReturnValue"}. Logs go to the logger; outputs are written through their binding types (the
+// "$return" binding gets ReturnValue). It implements binding.Invoker, for triggers. Errors are *InvocationError.
+func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Result, error) {
+	fn := h.Function(inv.Function)
+	id := inv.ID
+	if id == "" {
+		id = newID()
+	}
+	if fn == nil {
+		return nil, &InvocationError{Kind: NotFound, Function: inv.Function, ID: id, Msg: "no such function in app " + h.opts.Name}
+	}
+	name := fn.Name()
+	meta := map[string]any{}
+	for k, v := range inv.Metadata {
+		meta[k] = v
+	}
+	meta["sys"] = map[string]any{"MethodName": name, "UtcNow": time.Now().UTC().Format(time.RFC3339Nano), "RandGuid": newID()}
+	data := inv.Data
+	if data == nil {
+		data = map[string]json.RawMessage{}
+	}
+	payload, err := json.Marshal(map[string]any{"Data": data, "Metadata": meta})
+	if err != nil {
+		return nil, &InvocationError{Kind: Failed, Function: name, ID: id, Msg: "encoding the payload: " + err.Error(), Err: err}
+	}
+	h.log.Info("Executing 'Functions."+name+"'", "app", h.opts.Name, "function", name, "invocationId", id)
+	start := time.Now()
+	status, _, body, err := h.call(ctx, name, id, func(base string, ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+name, bytes.NewReader(payload))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	})
+	if err != nil {
+		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id, "error", err, "duration", time.Since(start))
+		return nil, err
+	}
+	var res binding.Result
+	decodeErr := json.Unmarshal(body, &res)
+	for _, line := range res.Logs {
+		h.log.Info(line, "app", h.opts.Name, "function", name, "invocationId", id)
+	}
+	if status < 200 || status > 299 {
+		msg := fmt.Sprintf("the worker answered %d %s", status, http.StatusText(status))
+		if b := strings.TrimSpace(string(body)); b != "" {
+			msg += ": " + truncate(b, 2048)
+		}
+		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id, "error", msg, "duration", time.Since(start))
+		return nil, &InvocationError{Kind: Failed, Function: name, ID: id, Msg: msg}
+	}
+	if decodeErr != nil {
+		return nil, &InvocationError{Kind: Failed, Function: name, ID: id, Err: decodeErr,
+			Msg: fmt.Sprintf("the worker's answer is not {\"Outputs\",\"Logs\",\"ReturnValue\"} JSON: %v: %s", decodeErr, truncate(string(body), 512))}
+	}
+	for i := range fn.Def.Bindings {
+		b := &fn.Def.Bindings[i]
+		if b.Direction != appconfig.Out && b.Direction != appconfig.InOut {
+			continue
+		}
+		v, ok := res.Value(b.Name)
+		if !ok {
+			continue
+		}
+		t, _ := binding.Lookup(b.Type)
+		if out, ok := t.(binding.Output); ok {
+			if err := out.Write(ctx, fn, b, v); err != nil {
+				return &res, &InvocationError{Kind: Failed, Function: name, ID: id, Err: err, Msg: fmt.Sprintf("writing output %s (%s): %v", b.Name, b.Type, err)}
+			}
+		}
+	}
+	h.log.Info("Executed 'Functions."+name+"' (Succeeded)", "app", h.opts.Name, "function", name, "invocationId", id, "duration", time.Since(start))
+	return &res, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

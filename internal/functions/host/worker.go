@@ -1,0 +1,183 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// tail keeps the last n bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	n   int
+	buf []byte
+	// also, if not nil, receives every write (e.g. the host's log)
+	also func([]byte)
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.n {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.n:]...)
+	}
+	t.mu.Unlock()
+	if t.also != nil {
+		t.also(p)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.buf))
+}
+
+// worker is one running worker process.
+type worker struct {
+	id      string
+	cmd     *exec.Cmd
+	base    string // http://127.0.0.1:port
+	stderr  *tail
+	done    chan struct{} // closed when the process has exited
+	exitErr error         // set before done is closed
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:4]) + "-" + hex.EncodeToString(b[4:6]) + "-" + hex.EncodeToString(b[6:8]) + "-" +
+		hex.EncodeToString(b[8:10]) + "-" + hex.EncodeToString(b[10:])
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// exitReason describes how the worker ended.
+func (w *worker) exitReason() string {
+	if w.exitErr == nil {
+		return "exited (exit status 0)"
+	}
+	return "exited (" + w.exitErr.Error() + ")"
+}
+
+func (w *worker) stderrTail() string {
+	s := w.stderr.String()
+	if s == "" {
+		return "(no output on stderr)"
+	}
+	return s
+}
+
+// startWorker starts the worker process and waits until it answers GET /.
+func (h *Host) startWorker(ctx context.Context) (*worker, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("functions host: finding a port for the worker: %w", err)
+	}
+	w := &worker{id: newID(), base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
+	w.stderr = &tail{n: 4096, also: func(p []byte) { h.workerOutput("stderr", p) }}
+	cmd := exec.Command(h.exe, h.args...)
+	cmd.Dir = h.workDir
+	cmd.Env = append(h.env(),
+		"FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
+		"FUNCTIONS_CUSTOMHANDLER_WORKER_ID="+w.id,
+	)
+	cmd.Stdout = &tail{n: 1024, also: func(p []byte) { h.workerOutput("stdout", p) }}
+	cmd.Stderr = w.stderr
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("functions host: starting worker %s: %w", h.exe, err)
+	}
+	w.cmd = cmd
+	go func() {
+		w.exitErr = cmd.Wait()
+		close(w.done)
+	}()
+
+	timeout := h.opts.StartTimeout
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/", nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			return w, nil // any HTTP answer counts as ready, as in Azure
+		}
+		select {
+		case <-w.done:
+			return nil, fmt.Errorf("functions host: worker %s %s before it was ready; stderr: %s", h.exe, w.exitReason(), w.stderrTail())
+		case <-deadline.C:
+			w.kill()
+			return nil, fmt.Errorf("functions host: worker %s did not answer on %s within %s; stderr: %s", h.exe, w.base, timeout, w.stderrTail())
+		case <-ctx.Done():
+			w.kill()
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// kill stops the process and waits for it to exit.
+func (w *worker) kill() {
+	if w.cmd.Process != nil {
+		_ = w.cmd.Process.Kill()
+	}
+	<-w.done
+}
+
+// stop asks the process to stop (SIGTERM where supported), then kills it after grace.
+func (w *worker) stop(grace time.Duration) {
+	if w.cmd.Process != nil {
+		if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
+			_ = w.cmd.Process.Kill()
+		}
+	}
+	select {
+	case <-w.done:
+	case <-time.After(grace):
+		w.kill()
+	}
+}
+
+// resolveExecutable finds the worker executable: relative to the app root if it exists there, else on PATH.
+func resolveExecutable(root, p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return p, nil
+	}
+	cand := filepath.Join(root, p)
+	if st, err := os.Stat(cand); err == nil && !st.IsDir() {
+		return cand, nil
+	}
+	if st, err := os.Stat(cand + ".exe"); err == nil && !st.IsDir() {
+		return cand + ".exe", nil
+	}
+	lp, err := exec.LookPath(p)
+	if err != nil {
+		return "", fmt.Errorf("functions host: customHandler.description.defaultExecutablePath %q is neither a file in the app (%s) nor on PATH", p, root)
+	}
+	return lp, nil
+}
+
+var errWorkerGone = errors.New("worker process exited")

@@ -1,5 +1,3 @@
-// Package load runs the benchmarks' closed-loop workloads and summarises
-// their latencies.
 package load
 
 import (

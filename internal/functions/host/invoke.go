@@ -77,7 +77,7 @@ func (h *Host) call(ctx context.Context, fn, id string, build func(base string, 
 	req.Header.Set("X-Azure-Functions-HostVersion", HostVersion)
 	req.Header.Set("User-Agent", "Azure-Functions-Host/"+HostVersion)
 	start := time.Now()
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := w.tr.RoundTrip(req)
 	var body []byte
 	if err == nil {
 		body, err = io.ReadAll(resp.Body)

@@ -53,6 +53,10 @@ type worker struct {
 	stderr  *tail
 	done    chan struct{} // closed when the process has exited
 	exitErr error         // set before done is closed
+	// tr keeps connections to this worker alive across invocations: the
+	// default transport keeps only two per host, which under concurrent
+	// load means a new connection for most calls.
+	tr *http.Transport
 }
 
 func newID() string {
@@ -93,7 +97,8 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("functions host: finding a port for the worker: %w", err)
 	}
-	w := &worker{id: newID(), base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
+	w := &worker{id: newID(), base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{}),
+		tr: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second, DisableCompression: true}}
 	w.stderr = &tail{n: 4096, also: func(p []byte) { h.workerOutput("stderr", p) }}
 	cmd := exec.Command(h.exe, h.args...)
 	cmd.Dir = h.workDir
@@ -110,6 +115,7 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	w.cmd = cmd
 	go func() {
 		w.exitErr = cmd.Wait()
+		w.tr.CloseIdleConnections()
 		close(w.done)
 	}()
 

@@ -60,15 +60,7 @@ func (h *Host) call(ctx context.Context, fn, id string, build func(base string, 
 		cctx, c2 = context.WithTimeoutCause(cctx, h.timeout, errTimeout)
 		defer c2()
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-w.done:
-			cancel(errWorkerGone)
-		case <-stop:
-		}
-	}()
+	defer context.AfterFunc(w.gone, func() { cancel(errWorkerGone) })()
 	req, err := build(w.base, cctx)
 	if err != nil {
 		return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Msg: err.Error(), Err: err}

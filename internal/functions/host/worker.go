@@ -57,6 +57,10 @@ type worker struct {
 	// default transport keeps only two per host, which under concurrent
 	// load means a new connection for most calls.
 	tr *http.Transport
+	// gone is cancelled when the process has exited, so that invocations
+	// in flight can fail at once without a goroutine each watching done.
+	gone     context.Context
+	markGone context.CancelFunc
 }
 
 func newID() string {
@@ -99,6 +103,7 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	}
 	w := &worker{id: newID(), base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{}),
 		tr: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second, DisableCompression: true}}
+	w.gone, w.markGone = context.WithCancel(context.Background())
 	w.stderr = &tail{n: 4096, also: func(p []byte) { h.workerOutput("stderr", p) }}
 	cmd := exec.Command(h.exe, h.args...)
 	cmd.Dir = h.workDir
@@ -116,6 +121,7 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	go func() {
 		w.exitErr = cmd.Wait()
 		w.tr.CloseIdleConnections()
+		w.markGone()
 		close(w.done)
 	}()
 

@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -469,4 +472,62 @@ func TestSharedKeyAccessCanBeTurnedOff(t *testing.T) {
 	ok(t, s, "storage", "container", "list", "--account-name", "nokeys", "-o", "none")
 	ok(t, s, "storage", "account", "update", "-n", "nokeys", "-g", "sk-rg", "--allow-shared-key-access", "false", "-o", "none")
 	fails(t, s, 1, "(KeyBasedAuthenticationNotPermitted)", "storage", "container", "list", "--account-name", "nokeys")
+}
+
+// TestExamples runs each example app with lapis func start and calls its
+// hello function, as the seed's local-development lines do.
+func TestExamples(t *testing.T) {
+	for _, ex := range []struct{ dir, needs string }{{"hello", "go"}, {"custom-handler", "go"}, {"python", "python3"}} {
+		t.Run(ex.dir, func(t *testing.T) {
+			if _, err := exec.LookPath(ex.needs); err != nil {
+				t.Skipf("%s is not on PATH", ex.needs)
+			}
+			src, err := filepath.Abs(filepath.Join("..", "..", "examples", ex.dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := freeTCPPort(t)
+			cmd := exec.Command(lapisBin, "func", "start", "--dir", src, "--port", fmt.Sprint(port))
+			cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "GOFLAGS=-mod=mod", "GOWORK=off")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				_ = cmd.Wait()
+				os.Remove(filepath.Join(src, "app"))
+				os.Remove(filepath.Join(src, "handler"))
+			})
+			url := fmt.Sprintf("http://127.0.0.1:%d/api/hello?name=Azure", port)
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				resp, err := http.Get(url)
+				if err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					var got struct{ Message string }
+					if resp.StatusCode != 200 || json.Unmarshal(b, &got) != nil || got.Message != "Hello, Azure!" {
+						t.Fatalf("%s = %d %s\n%s", url, resp.StatusCode, b, out.String())
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s not answering after 60s: %v\n%s", url, err, out.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

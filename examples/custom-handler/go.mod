@@ -1,0 +1,3 @@
+module example.com/customhandler
+
+go 1.26

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,10 +42,13 @@ func newFuncStartCmd(g *globals) *cobra.Command {
 first with "go build -o <executable> ." (the executable named in host.json), then the
 Functions host loads the app, starts its worker and serves its HTTP functions on
 http://localhost:<port>/api/... with keys not checked. local.settings.json Values are
-the app settings, and its Host.LocalHttpPort the default port. Ctrl-C stops it.
+the app settings, and its Host.LocalHttpPort the default port. A change to a .go file,
+go.mod, host.json, function.json or local.settings.json rebuilds and reloads the app on
+the same port; a change that does not build keeps the last good build serving. Ctrl-C
+stops it.
 
 Not yet: the platform is not embedded (bindings to Lapis storage need a separate
-"lapis start"), and source changes are not reloaded (restart func start).`,
+"lapis start").`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := filepath.Abs(dir)
@@ -86,63 +92,146 @@ func runFuncStart(parent context.Context, g *globals, root string, port int, por
 		}
 	}
 
-	if isGoApp(root) {
-		exe, fromHost, err := goExecutable(root, opts.Settings)
+	// build makes a host from the app as it is now: a Go app is built first.
+	build := func() (*host.Host, error) {
+		if isGoApp(root) {
+			exe, fromHost, err := goExecutable(root, opts.Settings)
+			if err != nil {
+				return nil, err
+			}
+			if !fromHost {
+				opts.Executable = exe
+			}
+			fmt.Fprintf(g.stdout, "Building %s: go build -o %s .\n", root, exe)
+			cmd := exec.CommandContext(ctx, "go", "build", "-o", exe, ".")
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("go build failed in %s: %v\n%s", root, err, strings.TrimSpace(string(out)))
+			}
+		}
+		h, err := host.New(opts)
+		if h == nil {
+			return nil, err
+		}
 		if err != nil {
-			return err
+			fmt.Fprintf(g.stderr, "Some functions are broken and will not run:\n%s\n", err)
 		}
-		if !fromHost {
-			opts.Executable = exe
+		if err := h.Start(ctx); err != nil {
+			h.Close()
+			return nil, err
 		}
-		fmt.Fprintf(g.stdout, "Building %s: go build -o %s .\n", root, exe)
-		build := exec.CommandContext(ctx, "go", "build", "-o", exe, ".")
-		build.Dir = root
-		out, err := build.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("go build failed in %s: %v\n%s", root, err, strings.TrimSpace(string(out)))
-		}
+		return h, nil
 	}
 
-	h, err := host.New(opts)
-	if h == nil {
-		return err
-	}
-	defer h.Close()
+	h, err := build()
 	if err != nil {
-		fmt.Fprintf(g.stderr, "Some functions are broken and will not run:\n%s\n", err)
-	}
-
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return fmt.Errorf("port %d is unavailable (use --port): %w", port, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer srv.Close()
-
-	if err := h.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
+	var current atomic.Pointer[host.Host]
+	current.Store(h)
+	defer func() { current.Load().Close() }()
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("port %d is unavailable (use --port): %w", port, err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 30 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().ServeHTTP(w, r) })}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer srv.Close()
+
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	printFunctions(g, h, base)
 	fmt.Fprintf(g.stdout, "\nHost started. Listening on %s. Press Ctrl-C to stop.\n", base)
 
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		return err
+	// Reload on change, as Core Tools does: rebuild and swap hosts; a
+	// failed build keeps the running one.
+	changes := watchApp(ctx, root, reloadPoll)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(g.stdout, "Stopping the host.")
+			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(shutdown); err != nil {
+				log.Warn("shutdown", "err", err)
+			}
+			return nil
+		case err := <-served:
+			return err
+		case <-changes:
+			fmt.Fprintln(g.stdout, "\nChange detected; reloading.")
+			nh, err := build()
+			if err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintf(g.stderr, "Reload failed; still serving the previous build:\n%s\n", err)
+				}
+				continue
+			}
+			old := current.Swap(nh)
+			old.Close()
+			printFunctions(g, nh, base)
+			fmt.Fprintf(g.stdout, "\nHost reloaded. Listening on %s.\n", base)
+		}
 	}
-	fmt.Fprintln(g.stdout, "Stopping the host.")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		log.Warn("shutdown", "err", err)
+}
+
+// reloadPoll is how often func start looks for changed app files.
+const reloadPoll = 500 * time.Millisecond
+
+// watchApp reports (at most one pending signal) when a source or config file
+// of the app changes: *.go, go.mod, go.sum, host.json, function.json and
+// local.settings.json, by polling their modification times. It needs no
+// platform support and no dependency; the poll is cheap for app-sized trees.
+func watchApp(ctx context.Context, root string, every time.Duration) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	snapshot := func() map[string]time.Time {
+		m := map[string]time.Time{}
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if d.IsDir() {
+				if n := d.Name(); p != root && (strings.HasPrefix(n, ".") || n == "node_modules" || n == "vendor") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			switch n := d.Name(); {
+			case strings.HasSuffix(n, ".go"), n == "go.mod", n == "go.sum", n == "host.json", n == "function.json", n == "local.settings.json":
+				if fi, err := d.Info(); err == nil {
+					m[p] = fi.ModTime()
+				}
+			}
+			return nil
+		})
+		return m
 	}
-	return h.Close()
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		last := snapshot()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				now := snapshot()
+				if !maps.Equal(now, last) {
+					last = now
+					select {
+					case out <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // goExecutable is the path (relative to root) a Go app is built to: host.json's defaultExecutablePath when set

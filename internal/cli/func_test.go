@@ -240,3 +240,53 @@ func TestFuncUsage(t *testing.T) {
 		t.Fatal("main.go changed")
 	}
 }
+
+// TestFuncStartReloads changes the source of a running app: func start
+// rebuilds and serves the new code on the same port, and a change that
+// does not build keeps the previous build serving.
+func TestFuncStartReloads(t *testing.T) {
+	offline(t)
+	dir := filepath.Join(t.TempDir(), "reloadapp")
+	if code, out, errOut := run(t, "func", "init", dir); code != 0 {
+		t.Fatalf("init: %d\n%s%s", code, out, errOut)
+	}
+	base, out := startApp(t, dir)
+	if got := getJSON(t, base+"/api/hello?name=Azure"); got["message"] != "Hello, Azure!" {
+		t.Fatalf("hello: %v", got)
+	}
+	mainGo := filepath.Join(dir, "main.go")
+	src, err := os.ReadFile(mainGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(from, to string) {
+		t.Helper()
+		s := strings.Replace(string(src), from, to, 1)
+		if s == string(src) {
+			t.Fatalf("main.go has no %q", from)
+		}
+		src = []byte(s)
+		if err := os.WriteFile(mainGo, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not happen in 60s\n%s", what, out.String())
+			}
+		}
+	}
+	edit(`"Hello, "`, `"Bonjour, "`)
+	waitFor("reload with the new greeting", func() bool {
+		return getJSON(t, base+"/api/hello?name=Azure")["message"] == "Bonjour, Azure!"
+	})
+	// A broken edit is reported and the last good build keeps serving.
+	edit(`"Bonjour, "`, `"Hola, " +`)
+	waitFor("the broken edit to be seen", func() bool { return strings.Count(out.String(), "Change detected") >= 2 })
+	// A failed build never swaps hosts, so the answer holds whenever asked.
+	if got := getJSON(t, base+"/api/hello?name=Azure"); got["message"] != "Bonjour, Azure!" {
+		t.Fatalf("after a broken edit: %v", got)
+	}
+}

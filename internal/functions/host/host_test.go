@@ -247,8 +247,8 @@ func TestPythonApp(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not on PATH")
 	}
-	dir := copyApp(t, "pyapp")
-	_, srv := startHost(t, host.Options{Dir: dir})
+	// The repository's Python example, as users run it.
+	_, srv := startHost(t, host.Options{Dir: filepath.Join("..", "..", "..", "examples", "python")})
 	code, body := do(t, "GET", srv.URL+"/api/hello?name=Azure", nil)
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)

@@ -48,13 +48,8 @@ func newContainerCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := cl.DeleteContainer(c.Context(), v.name, nil); err != nil {
-					if e := storageError(err); isCode(e, "ContainerNotFound") {
-						return g.print(map[string]any{"deleted": false})
-					}
-					return storageError(err)
-				}
-				return g.print(map[string]any{"deleted": true})
+				_, err = cl.DeleteContainer(c.Context(), v.name, nil)
+				return printDeleted(g, err, "ContainerNotFound")
 			}, withName("container")),
 		dataCmd(g, "show", "Show a container's properties and metadata", "  lapis storage container show -n images --account-name devstoreaccount1",
 			func(c *cobra.Command, d *dataFlags, v *dataVals) error {
@@ -271,13 +266,8 @@ func newQueueCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := sc.DeleteQueue(c.Context(), v.name, nil); err != nil {
-					if e := storageError(err); isCode(e, "QueueNotFound") {
-						return g.print(map[string]any{"deleted": false})
-					}
-					return storageError(err)
-				}
-				return g.print(map[string]any{"deleted": true})
+				_, err = sc.DeleteQueue(c.Context(), v.name, nil)
+				return printDeleted(g, err, "QueueNotFound")
 			}, withName("queue")),
 		dataCmd(g, "list", "List queues", "  lapis storage queue list --account-name devstoreaccount1 -o table",
 			func(c *cobra.Command, d *dataFlags, v *dataVals) error {
@@ -529,6 +519,17 @@ func deref64(p *int64) int64 {
 		return 0
 	}
 	return *p
+}
+
+// printDeleted prints az's {"deleted": true|false} for a delete whose
+// error is err; a missing thing (notFound) is not an error, as in az.
+func printDeleted(g *globals, err error, notFound string) error {
+	if err != nil {
+		if e := storageError(err); !isCode(e, notFound) {
+			return e
+		}
+	}
+	return g.print(map[string]any{"deleted": err == nil})
 }
 
 func isCode(err error, code string) bool {

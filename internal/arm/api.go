@@ -230,6 +230,12 @@ func (a *API) groups(q *request, sub string, rest []string) error {
 	}
 	// rest = rg providers ns type [name [type name]...] [action|childType]
 	ns, path := rest[2], rest[3:]
+	if len(path) > 2 {
+		if handled, err := a.subtree(q, ID{Subscription: sub, ResourceGroup: name, Namespace: ns,
+			Types: path[:1], Names: path[1:2]}, path[2:]); handled {
+			return err
+		}
+	}
 	id := ID{Subscription: sub, ResourceGroup: name, Namespace: ns}
 	for i := 0; i+1 < len(path); i += 2 {
 		id.Types = append(id.Types, path[i])
@@ -251,6 +257,27 @@ func (a *API) groups(q *request, sub string, rest []string) error {
 		})
 	}
 	return a.resource(q, id)
+}
+
+// subtree hands a request below a top-level resource to its type when the
+// type is a Subtree and no child type is registered for the next segment.
+func (a *API) subtree(q *request, id ID, below []string) (bool, error) {
+	nsName, ok := a.m.reg.Namespace(id.Namespace)
+	if !ok {
+		return false, nil
+	}
+	t, ok := a.m.reg.Lookup(nsName, id.Types)
+	if !ok {
+		return false, nil
+	}
+	st, ok := t.(Subtree)
+	if !ok {
+		return false, nil
+	}
+	if _, child := a.m.reg.Lookup(nsName, append(slices.Clone(id.Types), below[0])); child {
+		return false, nil
+	}
+	return true, a.m.serveSubtree(q, st, id, below)
 }
 
 func (a *API) group(q *request, sub, name string) error {

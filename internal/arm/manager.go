@@ -666,6 +666,33 @@ func (m *Manager) Action(ctx context.Context, id ID, action, apiVersion string, 
 	return res, nil
 }
 
+// serveSubtree checks the resource below which a Subtree request falls and
+// hands the request to its type.
+func (m *Manager) serveSubtree(q *request, st Subtree, id ID, below []string) error {
+	if err := m.checkSubscription(id.Subscription); err != nil {
+		return err
+	}
+	if _, err := m.resolveType(&id, q.apiVersion); err != nil {
+		return err
+	}
+	ctx := q.r.Context()
+	if _, err := m.store.Group(ctx, id.Subscription, id.ResourceGroup); err != nil {
+		return err
+	}
+	rec, err := m.store.Resource(ctx, id)
+	if err != nil {
+		return err
+	}
+	return st.ServeSubtree(q.w, q.r, &SubtreeRequest{ID: id, Path: below, APIVersion: q.apiVersion, Record: rec,
+		Store: m.store, Caller: q.caller, Update: func(ctx context.Context, f func(*Record) error) (*Record, error) {
+			return m.update(ctx, id, f)
+		}, Event: func(ctx context.Context, eventType, operation string) {
+			if err := m.publish(ctx, eventType, id, operation, q.caller); err != nil {
+				m.log.Error("resource event not published", "id", id, "err", err)
+			}
+		}})
+}
+
 // update changes a stored record with compare-and-set, retrying on conflict.
 func (m *Manager) update(ctx context.Context, id ID, f func(*Record) error) (*Record, error) {
 	for attempt := 0; ; attempt++ {

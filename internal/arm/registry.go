@@ -3,6 +3,7 @@ package arm
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -67,6 +68,41 @@ type ProviderActor interface {
 type Deleter interface {
 	Deleted(ctx context.Context, r *Record) error
 }
+
+// Subtree is implemented by types whose resources have sub-paths that are
+// not stored child resources, such as Microsoft.Web/sites' config/appsettings,
+// host/default/listkeys, functions/{name} and extensions/zipdeploy. The API
+// authenticates the request, checks the api-version and that the resource
+// exists, and hands every request below the resource (any method, any depth)
+// to ServeSubtree, unless a child type is registered for the next segment.
+// Writes run to the end even if the client hangs up, as other writes do.
+type Subtree interface {
+	// ServeSubtree answers the request. Returning an error (an *Error for
+	// ARM's codes) makes the API write it in ARM's error shape; a handler
+	// that has started writing must return nil.
+	ServeSubtree(w http.ResponseWriter, r *http.Request, req *SubtreeRequest) error
+}
+
+// SubtreeRequest is a request below a resource, for a Subtree type.
+type SubtreeRequest struct {
+	// ID is the resource's id; Path the segments below it (at least one).
+	ID         ID
+	Path       []string
+	APIVersion string
+	// Record is the resource's current record.
+	Record *Record
+	Store  *Store
+	Caller Caller
+	// Update changes the resource's stored record, as ActionRequest.Update.
+	Update func(ctx context.Context, f func(*Record) error) (*Record, error)
+	// Event publishes a resource event (EventWriteSuccess, ...) for the
+	// resource with the given operation name, e.g.
+	// "Microsoft.Web/sites/config/write".
+	Event func(ctx context.Context, eventType, operation string)
+}
+
+// WriteJSON writes v as a JSON response with the status, for Subtree types.
+func WriteJSON(w http.ResponseWriter, status int, v any) error { return writeJSON(w, status, v) }
 
 // ErrNoAction is returned by an Actor for an action it does not have.
 var ErrNoAction = fmt.Errorf("arm: no such action")

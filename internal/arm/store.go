@@ -279,3 +279,57 @@ func sortDeepestFirst(recs []*Record) {
 		return strings.Count(b.ID, "/") - strings.Count(a.ID, "/")
 	})
 }
+
+// Change is one update seen by Watch: a record written, or the resource
+// under Key deleted (Record nil).
+type Change struct {
+	Key    string
+	Record *Record
+}
+
+// Watch streams the top-level resources of one type in every subscription
+// and group: first each current record, then a nil Change marking the end
+// of the initial values, then every write and delete as it happens. The
+// channel is closed when ctx ends or the watch fails; the caller owns ctx.
+func (s *Store) Watch(ctx context.Context, namespace, typ string) (<-chan *Change, error) {
+	filter := "r.*.*." + tok(namespace) + "." + tok(typ) + ".*"
+	w, err := s.kv.WatchFiltered(ctx, []string{filter})
+	if err != nil {
+		return nil, fmt.Errorf("arm: watch %s/%s: %w", namespace, typ, err)
+	}
+	out := make(chan *Change, 16)
+	go func() {
+		defer close(out)
+		defer w.Stop()
+		for {
+			var e jetstream.KeyValueEntry
+			select {
+			case <-ctx.Done():
+				return
+			case x, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				e = x
+			}
+			var c *Change
+			if e != nil {
+				c = &Change{Key: e.Key()}
+				if e.Operation() == jetstream.KeyValuePut {
+					var r Record
+					if err := json.Unmarshal(e.Value(), &r); err != nil {
+						continue
+					}
+					r.Revision = e.Revision()
+					c.Record = &r
+				}
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}

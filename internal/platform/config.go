@@ -22,6 +22,7 @@ const (
 	DefaultManagementPort = 7070
 	DefaultBlobPort       = 10000
 	DefaultQueuePort      = 10001
+	DefaultFunctionsPort  = 7071
 )
 
 // Config is everything `lapis start` takes. Every default is in Defaults.
@@ -49,6 +50,7 @@ type Ports struct {
 	Management int
 	Blob       int
 	Queue      int
+	Functions  int
 }
 
 // Defaults returns the default configuration.
@@ -58,7 +60,7 @@ func Defaults() Config {
 		Listen:          "127.0.0.1",
 		Sync:            substrate.SyncInterval,
 		SyncInterval:    time.Second,
-		Ports:           Ports{Management: DefaultManagementPort, Blob: DefaultBlobPort, Queue: DefaultQueuePort},
+		Ports:           Ports{Management: DefaultManagementPort, Blob: DefaultBlobPort, Queue: DefaultQueuePort, Functions: DefaultFunctionsPort},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

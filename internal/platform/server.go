@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -114,7 +115,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		*spec.port(&s.cfg.Ports) = lns[i].Addr().(*net.TCPAddr).Port
 	}
 	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
-		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue}, Logger: s.log, Clock: time.Now}
+		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue, Functions: s.cfg.Ports.Functions},
+		Logger: s.log, Clock: time.Now, DataDir: cfg.DataDir, Node: node, Metrics: s.metrics.reg}
 	for i, spec := range services {
 		if err := s.startService(ctx, spec, env, lns[i]); err != nil {
 			return nil, err
@@ -137,6 +139,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"version": version.String(), "os": runtime.GOOS, "arch": runtime.GOARCH})
+	})
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("/", s.metrics.instrument("management", arm.NewAPI(s.mgr, token)))
 	s.mgmt = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,

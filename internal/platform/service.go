@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"github.com/lapisdev/lapis/internal/functions/runtime"
 	"github.com/lapisdev/lapis/internal/service"
 	"github.com/lapisdev/lapis/internal/storage/blob"
 	"github.com/lapisdev/lapis/internal/storage/queue"
@@ -19,4 +20,6 @@ var services = []serviceSpec{
 		new: func(e service.Env) (service.Service, error) { return blob.New(e) }},
 	{name: "queue", port: func(p *Ports) *int { return &p.Queue },
 		new: func(e service.Env) (service.Service, error) { return queue.New(e) }},
+	{name: "functions", port: func(p *Ports) *int { return &p.Functions },
+		new: func(e service.Env) (service.Service, error) { return runtime.New(e) }},
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lapisdev/lapis/internal/arm"
 	"github.com/lapisdev/lapis/internal/storage/account"
 	"github.com/lapisdev/lapis/internal/substrate"
@@ -38,10 +40,18 @@ type Env struct {
 	Ports  Ports
 	Logger *slog.Logger
 	Clock  func() time.Time
+	// DataDir is the server's data directory; services may keep node-local files (caches, unpacked apps)
+	// below DataDir/<service name>, never state that other nodes need.
+	DataDir string
+	// Node is this node's name.
+	Node string
+	// Metrics registers the service's Prometheus collectors (served on /metrics).
+	Metrics prometheus.Registerer
 }
 
 // Ports are the data-plane ports services show in URLs.
 type Ports struct {
-	Blob  int
-	Queue int
+	Blob      int
+	Queue     int
+	Functions int
 }

@@ -32,6 +32,16 @@ type Trigger interface {
 	Start(ctx context.Context, fn *Function, inv Invoker) (stop func(), err error)
 }
 
+// Addressable is implemented by trigger types whose functions are called by URL (the HTTP trigger; later the
+// Event Grid webhook), so that the management API can show each function's invoke_url_template without knowing
+// the type.
+type Addressable interface {
+	Trigger
+	// InvokePath is the function's path and query on the app's front door, with route parameters left as
+	// templates, e.g. "/api/products/{category:alpha}/{id:int?}".
+	InvokePath(fn *Function) string
+}
+
 // Output is a binding type that writes a value the worker produced.
 type Output interface {
 	Type

@@ -18,6 +18,7 @@ import (
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
+	"github.com/lapisdev/lapis/internal/functions/metering"
 	"github.com/lapisdev/lapis/internal/functions/route"
 )
 
@@ -63,7 +64,43 @@ type Options struct {
 	MaxRequestBodySize int64
 	// Logger receives invocation logs and worker output; nil discards them.
 	Logger *slog.Logger
+
+	// Scale is the app's scale policy (from its hosting plan). The zero value is one instance, started by Start
+	// and again on demand after a crash, never scaled in (used by `lapis func start`).
+	Scale Scale
+	// MaxFunctionTimeout is the plan's upper bound for host.json functionTimeout (Consumption: 10 min); 0 means
+	// unbounded (and functionTimeout -1, infinite, is allowed). A host.json value above it is a load error naming
+	// host.json, the field functionTimeout and the allowed range, as Azure's host does.
+	MaxFunctionTimeout time.Duration
+	// Meter, when set, receives one record per finished invocation (from any trigger or the HTTP front door) that
+	// reached a worker instance. It is called on the invocation's goroutine and must not block.
+	Meter func(metering.Execution)
+	// Clock, when set, replaces time.Now for scale decisions (idle times and restart back-off).
+	Clock func() time.Time
 }
+
+// Scale is how many worker instances an app runs. See the package documentation.
+type Scale struct {
+	// Min is the number of instances always running (Premium always-ready, Dedicated's fixed count), started by
+	// Start and restarted when they exit. 0 allows scale to zero.
+	Min int
+	// Max bounds the instances (--max-instances, the plan's maximum burst); 0 means 1. It is raised to Min if
+	// lower.
+	Max int
+	// Target is the number of in-flight invocations per instance above which another instance is added. host.json
+	// extensions.http.maxConcurrentRequests, when set, takes precedence; 0 means DefaultTarget.
+	Target int
+	// PreWarmed is the number of idle instances kept started beyond the busy ones (Premium's pre-warmed buffer,
+	// 1 there; the caller sets it). Always-ready instances that are idle count towards it.
+	PreWarmed int
+	// IdleTimeout is how long an instance may stay idle before it is stopped, down to Min (and the pre-warmed
+	// buffer); with Min 0 this is scale to zero, so the next invocation is a cold start. 0 means never scale in.
+	IdleTimeout time.Duration
+}
+
+// DefaultTarget is the in-flight invocations per instance above which the host scales out when neither
+// host.json nor Scale.Target sets it (Azure's default http.maxConcurrentRequests on Consumption).
+const DefaultTarget = 100
 
 // Host runs one function app.
 type Host struct {
@@ -83,11 +120,32 @@ type Host struct {
 	args    []string
 	workDir string
 
-	startMu sync.Mutex // serialises worker starts
-	mu      sync.Mutex
-	cur     *worker
-	closed  bool
-	stops   []func()
+	scale Scale // effective policy: defaults applied, Target resolved
+	now   func() time.Time
+
+	// ctx is cancelled by Close: it aborts worker starts and stops the scale controller.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // background goroutines: starts, exit watchers, the controller, stops
+
+	mu       sync.Mutex
+	pool     []*worker     // started instances (one may have exited and not yet been removed)
+	starting int           // instance starts in progress
+	waiting  int           // invocations waiting for an instance (cold start)
+	inflight int           // invocations holding an instance
+	busy     int           // instances with invocations in flight
+	active   int           // invocations between acquiring an instance (or waiting) and finishing
+	wake     chan struct{} // closed and replaced when instances come or go, or a start fails
+	failGen  uint64        // counts failed starts
+	startErr error         // the last failed start's error
+	failures int           // recent failed starts and early exits, for back-off
+	lastFail time.Time
+	retryAt  time.Time // no start for scale-out or the minimum before then
+	closed   bool
+	draining bool
+	drained  chan struct{} // set by Shutdown; closed when active drops to 0
+	ctlOn    bool
+	stops    []func()
 }
 
 type httpRoute struct {
@@ -119,7 +177,12 @@ func New(opts Options) (*Host, error) {
 	if opts.Name == "" {
 		opts.Name = filepath.Base(root)
 	}
-	h := &Host{opts: opts, root: root, log: opts.Logger, byName: map[string]*binding.Function{}, routes: &route.Table[*httpRoute]{}}
+	h := &Host{opts: opts, root: root, log: opts.Logger, byName: map[string]*binding.Function{}, routes: &route.Table[*httpRoute]{},
+		now: opts.Clock, wake: make(chan struct{})}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -146,6 +209,10 @@ func New(opts Options) (*Host, error) {
 		return nil, fmt.Errorf("functions host: app %s: %w", root, loadErr)
 	}
 	h.cfg = app.Host
+	if err := h.checkTimeout(); err != nil {
+		return nil, fmt.Errorf("functions host: app %s: %w", root, err)
+	}
+	h.scale = effectiveScale(opts.Scale, h.cfg)
 	var errs []error
 	if loadErr != nil {
 		errs = append(errs, loadErr)
@@ -195,6 +262,9 @@ func New(opts Options) (*Host, error) {
 		h.timeout = t
 	case opts.DefaultFunctionTimeout > 0:
 		h.timeout = opts.DefaultFunctionTimeout
+	}
+	if m := opts.MaxFunctionTimeout; m > 0 && (h.timeout <= 0 || h.timeout > m) {
+		h.timeout = m // a default above the plan's maximum
 	}
 
 	for _, def := range defs {
@@ -296,105 +366,32 @@ func (h *Host) Function(name string) *binding.Function { return h.byName[strings
 // FunctionTimeout returns the timeout applied to each invocation (0: none).
 func (h *Host) FunctionTimeout() time.Duration { return h.timeout }
 
-// Start starts a worker instance, waits until it is ready, then starts the trigger of every enabled function.
-func (h *Host) Start(ctx context.Context) error {
-	if _, err := h.worker(ctx); err != nil {
-		return err
-	}
-	var stops []func()
-	for _, fn := range h.fns {
-		if fn.Def.Disabled {
-			continue
-		}
-		t, _ := binding.Lookup(fn.Trigger().Type)
-		tr := t.(binding.Trigger) // checked by ValidateFunction
-		stop, err := tr.Start(ctx, fn, h)
-		if err != nil {
-			for _, s := range stops {
-				s()
-			}
-			return fmt.Errorf("functions host: starting the %s trigger of function %s: %w", t.Name(), fn.Name(), err)
-		}
-		stops = append(stops, stop)
-	}
-	h.mu.Lock()
-	h.stops = append(h.stops, stops...)
-	h.mu.Unlock()
-	return nil
-}
-
-// Close stops the triggers and the worker.
-func (h *Host) Close() error {
-	h.mu.Lock()
-	h.closed = true
-	stops := h.stops
-	h.stops = nil
-	w := h.cur
-	h.cur = nil
-	h.mu.Unlock()
-	for _, s := range stops {
-		s()
-	}
-	if w != nil {
-		w.stop(5 * time.Second)
-	}
-	return nil
-}
-
-// worker returns the running instance, starting one if there is none or the last one exited.
-func (h *Host) worker(ctx context.Context) (*worker, error) {
-	if w := h.live(); w != nil {
-		return w, nil
-	}
-	h.startMu.Lock()
-	defer h.startMu.Unlock()
-	if w := h.live(); w != nil {
-		return w, nil
-	}
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
-	if closed {
-		return nil, errors.New("functions host: the host is closed")
-	}
-	w, err := h.startWorker(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		w.kill()
-		return nil, errors.New("functions host: the host is closed")
-	}
-	h.cur = w
-	h.mu.Unlock()
-	h.log.Info("worker started", "app", h.opts.Name, "workerId", w.id, "pid", w.cmd.Process.Pid)
-	return w, nil
-}
-
-func (h *Host) live() *worker {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.cur == nil {
+// checkTimeout rejects a host.json functionTimeout beyond Options.MaxFunctionTimeout.
+func (h *Host) checkTimeout() error {
+	m, t := h.opts.MaxFunctionTimeout, h.cfg.FunctionTimeout
+	if m <= 0 || (t != appconfig.Infinite && t <= m) {
 		return nil
 	}
-	select {
-	case <-h.cur.done:
-		h.log.Warn("worker exited; restarting", "app", h.opts.Name, "workerId", h.cur.id, "reason", h.cur.exitReason())
-		h.cur = nil
-		return nil
-	default:
-		return h.cur
+	v := appconfig.FormatTimeSpan(t)
+	if t == appconfig.Infinite {
+		v = "-1 (no limit)"
 	}
+	return &appconfig.FieldError{File: appconfig.HostFile, Path: "functionTimeout",
+		Msg: fmt.Sprintf("%s is not allowed on this plan; must be between %s and %s", v,
+			appconfig.FormatTimeSpan(appconfig.MinFunctionTimeout), appconfig.FormatTimeSpan(m))}
 }
 
-// recycle kills w and forgets it, so that the next invocation starts a new instance.
-func (h *Host) recycle(w *worker) {
-	h.mu.Lock()
-	if h.cur == w {
-		h.cur = nil
+// effectiveScale applies the defaults to s; host.json extensions.http.maxConcurrentRequests sets Target.
+func effectiveScale(s Scale, cfg *appconfig.HostConfig) Scale {
+	s.Min = max(s.Min, 0)
+	s.Max = max(s.Max, s.Min, 1)
+	s.PreWarmed = min(max(s.PreWarmed, 0), s.Max)
+	s.IdleTimeout = max(s.IdleTimeout, 0)
+	switch {
+	case cfg.HTTP.MaxConcurrentRequests > 0:
+		s.Target = cfg.HTTP.MaxConcurrentRequests
+	case s.Target <= 0:
+		s.Target = DefaultTarget
 	}
-	h.mu.Unlock()
-	w.kill()
+	return s
 }

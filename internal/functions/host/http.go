@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
@@ -218,7 +219,8 @@ func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.F
 	}
 	name := fn.Name()
 	id := newID()
-	status, hdr, rbody, err := h.call(r.Context(), name, id, func(base string, ctx context.Context) (*http.Request, error) {
+	run := &run{fn: fn, id: id, arrived: time.Now()}
+	status, hdr, rbody, err := h.call(r.Context(), run, func(base string, ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, r.Method, base+r.URL.RequestURI(), io.NopCloser(bytes.NewReader(body)))
 		if err != nil {
 			return nil, err
@@ -230,6 +232,8 @@ func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.F
 		req.Header.Set("X-Lapis-Function", name)
 		return req, nil
 	})
+	// A forwarded request succeeded when the worker answered below 500.
+	h.done(run, err == nil && status < 500)
 	if err != nil {
 		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id, "error", err)
 		writeInvocationError(w, err)

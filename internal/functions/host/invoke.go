@@ -13,6 +13,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding"
+	"github.com/lapisdev/lapis/internal/functions/metering"
 )
 
 // ErrorKind classifies a failed invocation.
@@ -46,13 +47,42 @@ func (e *InvocationError) Unwrap() error { return e.Err }
 
 var errTimeout = errors.New("function timeout")
 
+// run is one invocation's passage through the host, for metering.
+type run struct {
+	fn      *binding.Function
+	id      string
+	arrived time.Time
+	w       *worker       // the instance it got; nil if none
+	cold    time.Duration // how long it waited for an instance to start
+	began   time.Time     // when it got the instance
+}
+
+// done ends an invocation that got an instance: it reports it to Options.Meter and lets Shutdown go on.
+func (h *Host) done(r *run, ok bool) {
+	if r.w == nil {
+		return
+	}
+	if h.opts.Meter != nil {
+		h.opts.Meter(metering.Execution{App: h.opts.Name, Function: r.fn.Name(), InvocationID: r.id, Start: r.arrived,
+			Duration: time.Since(r.began), Succeeded: ok, MemoryBytes: r.w.memory(), ColdStart: r.cold, Trigger: r.fn.Trigger().Type})
+	}
+	h.finish()
+}
+
 // call runs one request against a worker instance, failing fast if the instance dies and recycling it when the
-// function timeout passes. It returns the worker's status, headers and whole body.
-func (h *Host) call(ctx context.Context, fn, id string, build func(base string, ctx context.Context) (*http.Request, error)) (int, http.Header, []byte, error) {
-	w, err := h.worker(ctx)
+// function timeout passes. It returns the worker's status, headers and whole body. Once it has an instance
+// (r.w), the caller must call h.done(r, ...).
+func (h *Host) call(ctx context.Context, r *run, build func(base string, ctx context.Context) (*http.Request, error)) (int, http.Header, []byte, error) {
+	fn, id := r.fn.Name(), r.id
+	w, cold, err := h.acquire(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Err: ctx.Err(), Msg: "cancelled: " + ctx.Err().Error()}
+		}
 		return 0, nil, nil, &InvocationError{Kind: Crashed, Function: fn, ID: id, Msg: err.Error(), Err: err}
 	}
+	r.w, r.cold, r.began = w, cold, time.Now()
+	defer h.release(w)
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if h.timeout > 0 {
@@ -135,7 +165,10 @@ func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Re
 	}
 	h.log.Info("Executing 'Functions."+name+"'", "app", h.opts.Name, "function", name, "invocationId", id)
 	start := time.Now()
-	status, _, body, err := h.call(ctx, name, id, func(base string, ctx context.Context) (*http.Request, error) {
+	r := &run{fn: fn, id: id, arrived: start}
+	ok := false
+	defer func() { h.done(r, ok) }()
+	status, _, body, err := h.call(ctx, r, func(base string, ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+name, bytes.NewReader(payload))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/json")
@@ -180,6 +213,7 @@ func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Re
 		}
 	}
 	h.log.Info("Executed 'Functions."+name+"' (Succeeded)", "app", h.opts.Name, "function", name, "invocationId", id, "duration", time.Since(start))
+	ok = true
 	return &res, nil
 }
 

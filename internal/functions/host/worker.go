@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,38 @@ type worker struct {
 	// in flight can fail at once without a goroutine each watching done.
 	gone     context.Context
 	markGone context.CancelFunc
+
+	// Guarded by Host.mu.
+	inflight  int       // invocations on this instance
+	idleSince time.Time // when inflight last dropped to 0 (Options.Clock)
+	started   time.Time // when it joined the pool (Options.Clock)
+
+	// Resident memory, read at most once a second.
+	memAt atomic.Int64 // UnixNano of the last read; 0: never
+	mem   atomic.Int64
+}
+
+// exited reports whether the process has exited.
+func (w *worker) exited() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// memory returns the instance's resident memory in bytes, as of at most about a second ago; 0 when unknown.
+func (w *worker) memory() int64 {
+	now := time.Now().UnixNano()
+	if at := w.memAt.Load(); at != 0 && now-at < int64(time.Second) {
+		return w.mem.Load()
+	}
+	w.memAt.Store(now)
+	if m := residentMemory(w.cmd.Process.Pid); m > 0 {
+		w.mem.Store(m)
+	}
+	return w.mem.Load()
 }
 
 func newID() string {

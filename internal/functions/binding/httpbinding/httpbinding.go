@@ -114,6 +114,20 @@ func (Trigger) Validate(b *appconfig.Binding) error { _, err := ParseConfig(b); 
 
 // Start implements binding.Trigger. HTTP invocations arrive through the host's front door, so there is nothing
 // to listen to.
+// InvokePath implements binding.Addressable: the routePrefix and the function's route (default its name).
+func (Trigger) InvokePath(fn *binding.Function) string {
+	cfg, _ := ParseConfig(fn.Trigger())
+	route := cfg.Route
+	if route == "" {
+		route = fn.Name()
+	}
+	p := "/"
+	if fn.Host != nil && fn.Host.HTTP.RoutePrefix != "" {
+		p += fn.Host.HTTP.RoutePrefix + "/"
+	}
+	return p + strings.TrimPrefix(route, "/")
+}
+
 func (Trigger) Start(context.Context, *binding.Function, binding.Invoker) (func(), error) {
 	return func() {}, nil
 }

@@ -1,0 +1,50 @@
+package runtime
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/lapisdev/lapis/internal/functions/webapp"
+)
+
+// appName is the app a request is for: the first label of its host name ("myapp" in myapp.localhost:7071).
+func appName(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	name, rest, ok := strings.Cut(h, ".")
+	if !ok || rest == "" || net.ParseIP(h) != nil {
+		return ""
+	}
+	return strings.ToLower(name)
+}
+
+// serveFrontDoor routes a request to its app's host by host name.
+func (rt *Runtime) serveFrontDoor(w http.ResponseWriter, r *http.Request) {
+	name := appName(r.Host)
+	if name == "" {
+		http.Error(w, fmt.Sprintf("Lapis serves function apps by host name: call http://{app}.localhost:%d/api/... (this request was for %q).",
+			rt.env.Ports.Functions, r.Host), http.StatusNotFound)
+		return
+	}
+	rt.mu.Lock()
+	a := rt.apps[webapp.SiteKey(name)]
+	rt.mu.Unlock()
+	if a == nil {
+		http.Error(w, fmt.Sprintf("Function app %q was not found on this server.", name), http.StatusNotFound)
+		return
+	}
+	if cur := a.cur.Load(); cur != nil {
+		cur.host.ServeHTTP(w, r)
+		return
+	}
+	if st, _ := a.state.Load().(string); st == webapp.Stopped {
+		http.Error(w, "Error 403 - This function app is stopped.", http.StatusForbidden)
+		return
+	}
+	http.Error(w, fmt.Sprintf("Function app %q has no running deployment: deploy it with `lapis functionapp deployment source config-zip` or `lapis func publish`.", name),
+		http.StatusServiceUnavailable)
+}

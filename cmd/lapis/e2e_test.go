@@ -487,7 +487,7 @@ func TestExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			port := freeTCPPort(t)
-			cmd := exec.Command(lapisBin, "func", "start", "--dir", src, "--port", fmt.Sprint(port))
+			cmd := exec.Command(lapisBin, "func", "start", "--dir", src, "--port", fmt.Sprint(port), "--no-platform")
 			cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "GOFLAGS=-mod=mod", "GOWORK=off")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out

@@ -250,3 +250,19 @@ func (c *client) list(ctx context.Context, path, apiVersion string) ([]any, erro
 		next = page.NextLink
 	}
 }
+
+// reachable reports whether the server answers its health check.
+func (c *client) reachable(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.endpoint, "/")+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
 	"github.com/lapisdev/lapis/internal/functions/host"
+	"github.com/lapisdev/lapis/internal/platform"
 )
 
 // defaultFuncPort is Core Tools' port.
@@ -34,6 +36,7 @@ func newFuncStartCmd(g *globals) *cobra.Command {
 		port             int
 		dir              string
 		logLevel, logFmt string
+		noPlatform       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "start",
@@ -47,8 +50,11 @@ go.mod, host.json, function.json or local.settings.json rebuilds and reloads the
 the same port; a change that does not build keeps the last good build serving. Ctrl-C
 stops it.
 
-Not yet: the platform is not embedded (bindings to Lapis storage need a separate
-"lapis start").`,
+Unless a Lapis is already running (found as other commands find it) or --no-platform
+is given, the platform starts embedded, with its data in <dir>/.lapis (or --data-dir)
+on the default ports (free ones with --port 0), so that bindings to Lapis storage
+(AzureWebJobsStorage=UseDevelopmentStorage=true) and the other lapis commands work;
+it stops with the app.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := filepath.Abs(dir)
@@ -62,7 +68,7 @@ Not yet: the platform is not embedded (bindings to Lapis storage need a separate
 			if !cmd.Flags().Changed("port") {
 				port = defaultFuncPort
 			}
-			return runFuncStart(cmd.Context(), g, root, port, cmd.Flags().Changed("port"), log)
+			return runFuncStart(cmd.Context(), g, root, port, cmd.Flags().Changed("port"), !noPlatform, log)
 		},
 	}
 	f := cmd.Flags()
@@ -70,10 +76,11 @@ Not yet: the platform is not embedded (bindings to Lapis storage need a separate
 	f.StringVar(&dir, "dir", ".", "the app's directory")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFmt, "log-format", "text", "log format: text or json")
+	f.BoolVar(&noPlatform, "no-platform", false, "do not start the platform embedded")
 	return cmd
 }
 
-func runFuncStart(parent context.Context, g *globals, root string, port int, portSet bool, log *slog.Logger) error {
+func runFuncStart(parent context.Context, g *globals, root string, port int, portSet, embed bool, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -90,6 +97,11 @@ func runFuncStart(parent context.Context, g *globals, root string, port int, por
 		if !portSet && ls.Host.LocalHTTPPort != 0 {
 			port = ls.Host.LocalHTTPPort
 		}
+	}
+
+	if embed {
+		stopPlatform := embedPlatform(ctx, g, root, port == 0, log)
+		defer stopPlatform()
 	}
 
 	// build makes a host from the app as it is now: a Go app is built first.
@@ -132,6 +144,8 @@ func runFuncStart(parent context.Context, g *globals, root string, port int, por
 	}
 	var current atomic.Pointer[host.Host]
 	current.Store(h)
+	var drains sync.WaitGroup
+	defer drains.Wait()
 	defer func() { current.Load().Close() }()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -173,7 +187,13 @@ func runFuncStart(parent context.Context, g *globals, root string, port int, por
 				continue
 			}
 			old := current.Swap(nh)
-			old.Close()
+			drains.Add(1)
+			go func() { // requests in flight finish on the old build
+				defer drains.Done()
+				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = old.Shutdown(dctx)
+			}()
 			printFunctions(g, nh, base)
 			fmt.Fprintf(g.stdout, "\nHost reloaded. Listening on %s.\n", base)
 		}
@@ -287,5 +307,38 @@ func printFunctions(g *globals, h *host.Host, base string) {
 			methods = "[" + strings.Join(cfg.Methods, ",") + "] "
 		}
 		fmt.Fprintf(g.stdout, "        %s: %s%s/%s\n", fn.Name(), methods, base, path)
+	}
+}
+
+// embedPlatform starts the platform for func start unless one is already running, and returns what stops it.
+// A platform that cannot start (a port in use, say) is a warning, not an error: the app still runs.
+func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool, log *slog.Logger) func() {
+	if c, err := newClient(g); err == nil && c.reachable(ctx) {
+		fmt.Fprintf(g.stdout, "Using the running Lapis platform at %s.\n", c.endpoint)
+		return func() {}
+	}
+	cfg := platform.Defaults()
+	cfg.DataDir = g.dataDir
+	if cfg.DataDir == "" {
+		cfg.DataDir = filepath.Join(root, ".lapis")
+	}
+	if freePorts {
+		cfg.Ports = platform.Ports{}
+	}
+	cfg.Ports.Functions = -1 // func start serves the app itself
+	cfg.Logger = log.With("component", "platform")
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	srv, err := platform.Start(pctx, cfg)
+	if err != nil {
+		cancel()
+		fmt.Fprintf(g.stderr, "Warning: the Lapis platform did not start (%v); the app runs without Lapis storage.\n", err)
+		return func() {}
+	}
+	info := srv.Info()
+	fmt.Fprintf(g.stdout, "Lapis platform (data in %s): management %s, blob %s, queue %s\n", cfg.DataDir,
+		info.Management, info.Endpoints["blob"], info.Endpoints["queue"])
+	return func() {
+		cancel()
+		srv.Wait()
 	}
 }

@@ -55,6 +55,7 @@ func offline(t *testing.T) {
 	t.Setenv("GOFLAGS", "-mod=mod")
 	t.Setenv("GOWORK", "off")
 	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the embedded platform's pointer file stays out of the user's config
 }
 
 var listening = regexp.MustCompile(`Listening on (http://localhost:\d+)`)
@@ -159,6 +160,20 @@ func TestFuncGoApp(t *testing.T) {
 	}
 	if want := "        hello: [GET,POST] " + base + "/api/hello\n"; !strings.Contains(out.String(), want) {
 		t.Fatalf("function list lacks %q:\n%s", want, out)
+	}
+
+	// The platform runs embedded, with its data in the app's .lapis, and other commands find it.
+	m := regexp.MustCompile(`Lapis platform \(data in (.*)\): management (http://\S+),`).FindStringSubmatch(out.String())
+	if m == nil || m[1] != filepath.Join(dir, ".lapis") {
+		t.Fatalf("no embedded platform in:\n%s", out)
+	}
+	res, err := http.Get(m[2] + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("embedded platform health: %v %v", res, err)
+	}
+	res.Body.Close()
+	if code, out, errOut := run(t, "group", "create", "-n", "rg", "-l", "westeurope", "--data-dir", m[1]); code != 0 {
+		t.Fatalf("group create against the embedded platform: %d %s %s", code, out, errOut)
 	}
 }
 

@@ -45,7 +45,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 }
 
-// Ports are the listening ports; 0 picks a free one.
+// Ports are the listening ports; 0 picks a free one, and a negative port
+// turns the service off (`lapis func start` runs its own functions host).
 type Ports struct {
 	Management int
 	Blob       int

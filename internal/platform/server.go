@@ -109,6 +109,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}()
 	for i, spec := range services {
+		if *spec.port(&s.cfg.Ports) < 0 {
+			continue // disabled
+		}
 		if lns[i], err = listen(cfg.Listen, *spec.port(&s.cfg.Ports), spec.name); err != nil {
 			return nil, err
 		}
@@ -118,6 +121,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue, Functions: s.cfg.Ports.Functions},
 		Logger: s.log, Clock: time.Now, DataDir: cfg.DataDir, Node: node, Metrics: s.metrics.reg}
 	for i, spec := range services {
+		if lns[i] == nil {
+			continue
+		}
 		if err := s.startService(ctx, spec, env, lns[i]); err != nil {
 			return nil, err
 		}

@@ -1,31 +1,64 @@
 // Package host is the core of the Functions host for one function app: it loads the app (Azure's custom-handler
 // layout, or a Lapis Go SDK app that describes its functions when run with LAPIS_DESCRIBE=1), validates every
-// binding through the binding registry, runs the worker process, invokes functions over the custom-handler
-// protocol, starts the app's triggers, and serves the HTTP trigger front door.
+// binding through the binding registry, runs and scales its worker processes, invokes functions over the
+// custom-handler protocol, meters the invocations, starts the app's triggers, and serves the HTTP trigger front
+// door.
 //
 // # Lifecycle
 //
 //	h, err := host.New(host.Options{Dir: "path/to/app", Keys: keys, Logger: log})
 //	// err may be non-nil with h non-nil: some functions are broken, the rest can run (as in Azure).
-//	err = h.Start(ctx) // starts the worker and waits for readiness, then every trigger
+//	err = h.Start(ctx) // starts the initial instances and waits for readiness, then every trigger
 //	http.Handle("/", h) // the HTTP trigger front door for this app
-//	defer h.Close()
+//	defer h.Close()     // or h.Shutdown(ctx) to let invocations in flight finish
 //
 // # Workers
 //
-// The worker is started as customHandler.description says (defaultExecutablePath, relative to the app root or on
-// PATH; then arguments, defaultWorkerPath, workerArguments), in the app root (or workingDirectory), with the
-// process environment, the app settings, FUNCTIONS_CUSTOMHANDLER_PORT (a free loopback port),
+// Each worker instance is started as customHandler.description says (defaultExecutablePath, relative to the app
+// root or on PATH; then arguments, defaultWorkerPath, workerArguments), in the app root (or workingDirectory), with
+// the process environment, the app settings, FUNCTIONS_CUSTOMHANDLER_PORT (a free loopback port),
 // FUNCTIONS_CUSTOMHANDLER_WORKER_ID, FUNCTIONS_APP_ROOT_PATH, AzureWebJobsScriptRoot and
 // FUNCTIONS_WORKER_RUNTIME=custom. It is ready when GET / gets any HTTP answer; a worker that exits first, or
 // does not answer within Options.StartTimeout (default 60 s, Azure's limit), is an error quoting the tail of its
 // standard error. Its output is logged.
 //
-// One instance runs per app (scaling is for the caller to add). A worker that exits is restarted on the next
-// invocation; the invocations that were in flight on it fail at once with an *InvocationError of kind Crashed.
+// # Instances and scale
+//
+// An app runs a pool of 0 to Scale.Max worker instances (Options.Scale; Max defaults to 1). Start starts
+// max(Scale.Min, Scale.PreWarmed, 1) instances and waits until they are ready, so that a broken app fails there.
+// An invocation goes to the live instance with the fewest invocations in flight. When the invocations in flight
+// exceed Target per instance (host.json extensions.http.maxConcurrentRequests when set, else Scale.Target, else
+// DefaultTarget, 100), more instances start in the background, up to Max; the invocation does not wait for them.
+// When no instance is live, the invocation waits for one to start: a cold start, whose wait the metering record
+// reports (Execution.ColdStart). Invocations that arrive during a cold start share it.
+//
+// A scale controller, run from Start until Close or Shutdown, stops instances that have been idle for
+// Scale.IdleTimeout (0, the default: never) while more run than the load calls for: Scale.Min, the busy
+// instances plus Scale.PreWarmed (Premium's pre-warmed buffer), and Target invocations per instance. With Min 0
+// that is scale to zero. It also starts instances that Min and the pre-warmed buffer call for, including after a
+// crash. Failed starts, and instances that exit within 10 seconds of starting, delay further starts for
+// scale-out and the minimum (250 ms, doubling to 30 s); a cold start is always attempted. Scale decisions are
+// logged ("scaled out", "scaled in", "scaled to zero", "cold start", with the instance count and the reason).
+//
+// A worker that exits is replaced when the load or Min calls for it (else by the next invocation's cold start);
+// the invocations that were in flight on it fail at once with an *InvocationError of kind Crashed.
 // An invocation that runs past the function timeout (host.json functionTimeout, else
 // Options.DefaultFunctionTimeout, default 5 minutes; time spent starting the worker does not count) fails with
-// kind TimedOut, and its instance is killed and replaced (recycled).
+// kind TimedOut, and its instance is killed and replaced (recycled). With Options.MaxFunctionTimeout (the plan's
+// maximum, 10 minutes on Consumption), a host.json functionTimeout above it or -1 is a load error of host.json,
+// and a default above it is lowered to it.
+//
+// Close stops the triggers and kills the workers at once. Shutdown is graceful, for redeploys: it stops the
+// triggers, lets every invocation in flight finish (invocations that arrive meanwhile still run), and then stops
+// the workers; if its context ends first, it kills them.
+//
+// # Metering
+//
+// With Options.Meter, every invocation that reached an instance is reported when it finishes, as a
+// metering.Execution: its function, trigger type, arrival time, execution time (excluding a cold start's wait),
+// cold-start wait, success, and the instance's resident memory (Linux: /proc/<pid>/statm, read at most once a
+// second per instance; elsewhere 0). A payload invocation succeeds when the worker answers 2xx and its outputs are
+// written; a forwarded HTTP request succeeds when the worker answers below 500.
 //
 // # HTTP front door
 //

@@ -20,10 +20,7 @@ func (t *SiteType) logStream(w http.ResponseWriter, r *http.Request, req *arm.Su
 	if t.Data == nil {
 		return arm.Errorf(http.StatusServiceUnavailable, "ServiceUnavailable", "Log streaming is not available on this server.")
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		return arm.Errorf(http.StatusInternalServerError, "InternalServerError", "The server cannot stream responses.")
-	}
+	rc := http.NewResponseController(w)
 	lines := make(chan *nats.Msg, 256)
 	sub, err := t.Data.Substrate().Conn().ChanSubscribe(LogSubject(SiteKey(req.Record.Name)), lines)
 	if err != nil {
@@ -34,7 +31,9 @@ func (t *SiteType) logStream(w http.ResponseWriter, r *http.Request, req *arm.Su
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "%s  Welcome, you are now connected to log-streaming service of %s.\n", t.now().Format(time.RFC3339), req.Record.Name)
-	flusher.Flush()
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
 	idle := time.NewTicker(logKeepAlive)
 	defer idle.Stop()
 	for {
@@ -43,7 +42,7 @@ func (t *SiteType) logStream(w http.ResponseWriter, r *http.Request, req *arm.Su
 			return nil
 		case <-idle.C:
 			fmt.Fprintf(w, "%s  No new trace in the past 1 min(s).\n", t.now().Format(time.RFC3339))
-			flusher.Flush()
+			_ = rc.Flush()
 		case m := <-lines:
 			var l LogLine
 			if err := json.Unmarshal(m.Data, &l); err != nil {
@@ -52,7 +51,7 @@ func (t *SiteType) logStream(w http.ResponseWriter, r *http.Request, req *arm.Su
 			if _, err := fmt.Fprintln(w, l.String()); err != nil {
 				return nil
 			}
-			flusher.Flush()
+			_ = rc.Flush()
 			idle.Reset(logKeepAlive)
 		}
 	}

@@ -56,15 +56,13 @@ func (t *SiteType) envelope(req *arm.SubtreeRequest, f *Function) map[string]any
 		"type":     SiteTypeName + "/functions",
 		"location": req.Record.Location,
 		"properties": map[string]any{
-			"name":                  f.Name,
-			"function_app_id":       req.ID.String(),
-			"script_root_path_href": base + "/admin/vfs/home/site/wwwroot/" + f.Name + "/",
-			"config_href":           base + "/admin/vfs/home/site/wwwroot/" + f.Name + "/function.json",
-			"href":                  base + "/admin/functions/" + f.Name,
-			"config":                map[string]any{"bindings": bindings, "disabled": f.Disabled},
-			"invoke_url_template":   invoke,
-			"language":              "custom",
-			"isDisabled":            f.Disabled,
+			"name":                f.Name,
+			"function_app_id":     req.ID.String(),
+			"href":                base + "/admin/functions/" + f.Name,
+			"config":              map[string]any{"bindings": bindings, "disabled": f.Disabled},
+			"invoke_url_template": invoke,
+			"language":            "custom",
+			"isDisabled":          f.Disabled,
 		},
 	}
 }

@@ -23,7 +23,7 @@ import (
 // newFuncCmd is "lapis func", the Core Tools-shaped local development commands.
 func newFuncCmd(g *globals) *cobra.Command {
 	cmd := noun("func", "Create, extend and run function apps locally, as Azure Functions Core Tools does")
-	cmd.AddCommand(newFuncInitCmd(g), newFuncNewCmd(g), newFuncStartCmd(g))
+	cmd.AddCommand(newFuncInitCmd(g), newFuncNewCmd(g), newFuncStartCmd(g), newFuncPublishCmd(g), newFuncAzureCmd(g))
 	return cmd
 }
 

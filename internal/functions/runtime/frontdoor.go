@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/lapisdev/lapis/internal/functions/webapp"
 )
@@ -37,7 +38,7 @@ func (rt *Runtime) serveFrontDoor(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("Function app %q was not found on this server.", name), http.StatusNotFound)
 		return
 	}
-	if cur := a.cur.Load(); cur != nil {
+	if cur := rt.awaitHost(r, a); cur != nil {
 		cur.host.ServeHTTP(w, r)
 		return
 	}
@@ -47,4 +48,32 @@ func (rt *Runtime) serveFrontDoor(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Error(w, fmt.Sprintf("Function app %q has no running deployment: deploy it with `lapis functionapp deployment source config-zip` or `lapis func publish`.", name),
 		http.StatusServiceUnavailable)
+}
+
+// startWait bounds how long a request waits for an app's host to start (Azure's worker start limit).
+const startWait = 60 * time.Second
+
+// awaitHost returns the app's serving host, waiting while one starts (after a start, a restart or a server
+// restart) as a cold start would; nil when none serves and none is starting.
+func (rt *Runtime) awaitHost(r *http.Request, a *app) *running {
+	timer := time.NewTimer(startWait)
+	defer timer.Stop()
+	for {
+		if cur := a.cur.Load(); cur != nil {
+			return cur
+		}
+		rt.mu.Lock()
+		ch := rt.changed
+		rt.mu.Unlock()
+		if !a.starting.Load() && !rt.refresh(r.Context(), a) {
+			return a.cur.Load()
+		}
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			return nil
+		case <-timer.C:
+			return nil
+		}
+	}
 }

@@ -72,6 +72,9 @@ type app struct {
 	kick  chan struct{} // capacity 1: "look at the record again"
 	cur   atomic.Pointer[running]
 	state atomic.Value // string: the site's state, for the front door
+	// starting is set while a host starts for a site that has none serving, so that the front door holds
+	// requests (as a cold start) instead of refusing them.
+	starting atomic.Bool
 	meter metering.Meter
 
 	pendingMu sync.Mutex
@@ -254,6 +257,9 @@ func (rt *Runtime) siteChanged(c *arm.Change) {
 	var key string
 	if c.Record != nil {
 		key = webapp.SiteKey(c.Record.Name)
+		if old := rt.sites[key]; old != nil && old.ID == c.Record.ID && old.Revision > c.Record.Revision {
+			return // the front door already read a newer one
+		}
 		rt.sites[key] = c.Record
 	} else {
 		for k, rec := range rt.sites {
@@ -333,20 +339,29 @@ func (rt *Runtime) apply(a *app, site *webapp.Site) {
 			rt.log.Info("function app stopped", "app", site.Name)
 			rt.drainAsync(r)
 		}
+		if a.starting.Swap(false) {
+			rt.notify()
+		}
 		return
 	}
 	fp := fingerprint(site)
 	if r := a.cur.Load(); r != nil && r.fp == fp {
 		return
 	}
+	if a.cur.Load() == nil {
+		a.starting.Store(true)
+	}
 	r, err := rt.startHost(a, site, fp)
-	rt.setStatus(site.Key, activation{dep: site.Deployment, err: err})
 	if err != nil {
+		a.starting.Store(false)
+		rt.setStatus(site.Key, activation{dep: site.Deployment, err: err})
 		rt.log.Error("function app did not start; the previous version (if any) keeps serving", "app", site.Name,
 			"deployment", site.Deployment, "err", err)
 		return
 	}
 	old := a.cur.Swap(r)
+	a.starting.Store(false)
+	rt.setStatus(site.Key, activation{dep: site.Deployment})
 	rt.log.Info("function app serving", "app", site.Name, "deployment", site.Deployment, "plan", site.SKU,
 		"instances", r.host.Instances())
 	if old != nil {
@@ -462,9 +477,42 @@ func (rt *Runtime) drain(ctx context.Context, r *running) {
 func (rt *Runtime) setStatus(key string, a activation) {
 	rt.mu.Lock()
 	rt.status[key] = a
+	rt.mu.Unlock()
+	rt.notify()
+}
+
+// notify wakes everyone waiting for an app's host to change.
+func (rt *Runtime) notify() {
+	rt.mu.Lock()
 	close(rt.changed)
 	rt.changed = make(chan struct{})
 	rt.mu.Unlock()
+}
+
+// refresh reads a site's record from the store when the front door finds no host: the watch may not have
+// delivered a start yet. If the app should run, its loop is woken and the front door waits for it.
+func (rt *Runtime) refresh(ctx context.Context, a *app) bool {
+	rt.mu.Lock()
+	rec := rt.sites[a.key]
+	rt.mu.Unlock()
+	if rec == nil {
+		return false
+	}
+	id, err := arm.ParseID(rec.ID)
+	if err != nil {
+		return false
+	}
+	fresh, err := rt.env.Manager.Store().Get(ctx, id)
+	if err != nil || fresh == nil || fresh.Revision <= rec.Revision {
+		return false
+	}
+	site, err := webapp.SiteFromRecord(fresh, nil)
+	if err != nil || site.State != webapp.Running || site.Deployment == "" {
+		return false
+	}
+	a.starting.Store(true)
+	rt.siteChanged(&arm.Change{Record: fresh})
+	return true
 }
 
 // Instances implements webapp.Runtime.

@@ -75,7 +75,7 @@ type app struct {
 	// starting is set while a host starts for a site that has none serving, so that the front door holds
 	// requests (as a cold start) instead of refusing them.
 	starting atomic.Bool
-	meter metering.Meter
+	meter    metering.Meter
 
 	pendingMu sync.Mutex
 	pending   map[string]metering.FunctionUsage // not yet stored

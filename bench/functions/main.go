@@ -3,7 +3,10 @@
 // served by a bare net/http server (the ratio is the figure), and the cold
 // start of a Go SDK worker (from starting the host to the first answer).
 //
-//	go run ./bench/functions -n 5000 -c 8 -cold 9
+//	go run ./bench/functions -n 5000 -c 8 -cold 9 -rounds 5
+//
+// -cpuprofile and -workerprofile write CPU profiles of the host process (with the load generator) and of the
+// worker; the CPU time per request of both processes is printed on Linux.
 package main
 
 import (
@@ -17,8 +20,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lapisdev/lapis/bench/internal/load"
@@ -28,9 +33,20 @@ import (
 
 const mainGo = `package main
 
-import "github.com/lapisdev/lapis/sdk/fn"
+import (
+	"os"
+	"runtime/pprof"
+
+	"github.com/lapisdev/lapis/sdk/fn"
+)
 
 func main() {
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	app := fn.NewApp()
 	app.HTTP("hello", fn.Route("hello"), fn.AuthLevel(fn.Anonymous), fn.Methods("GET"),
 		func(ctx *fn.Context, req *fn.HTTPRequest) (*fn.HTTPResponse, error) {
@@ -48,7 +64,11 @@ func main() {
 	n := flag.Int("n", 5000, "warm requests per target")
 	conc := flag.Int("c", 8, "concurrent clients")
 	cold := flag.Int("cold", 9, "cold starts")
+	rounds := flag.Int("rounds", 5, "alternating rounds the warm requests are split into")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the warm host phase here")
+	workerprofile := flag.String("workerprofile", "", "write a CPU profile of the warm phase's worker process here")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the warm host phase here")
+	workerEnv := flag.String("workerenv", "", "space-separated NAME=value settings for the worker (e.g. GOMAXPROCS=1)")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "lapis-bench-functions")
@@ -81,27 +101,95 @@ func main() {
 	})
 	bareURL := serve(bare)
 
-	h, err := host.New(host.Options{Dir: app, Name: "bench", AuthDisabled: true})
+	settings := map[string]string{}
+	if *workerprofile != "" {
+		p, err := filepath.Abs(*workerprofile)
+		check(err)
+		settings["BENCH_CPUPROFILE"] = p
+	}
+	for _, kv := range strings.Fields(*workerEnv) {
+		k, v, _ := strings.Cut(kv, "=")
+		settings[k] = v
+	}
+	h, err := host.New(host.Options{Dir: app, Name: "bench", AuthDisabled: true, Settings: settings})
 	check(err)
 	check(h.Start(context.Background()))
 	defer h.Close()
 	hostURL := serve(h)
 
-	fmt.Printf("functions: %d warm requests per target, %d clients; %d cold starts\n", *n, *conc, *cold)
+	if *cpuprofile != "" || *memprofile != "" {
+		*rounds = 1 // profile the host phase alone
+	}
+	*rounds = max(*rounds, 1)
+	fmt.Printf("functions: %d warm requests per target in %d alternating rounds, %d clients; %d cold starts\n", *n, *rounds, *conc, *cold)
 	get(hostURL + "/api/hello?name=Azure")(0) // warm the worker
-	bareRate, bareLat := load.Run(*n, *conc, get(bareURL+"/api/hello?name=Azure"))
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		check(err)
-		check(pprof.StartCPUProfile(f))
+
+	// The targets run in alternating rounds (bare, host, host, bare, ...), so that a burst of load from other
+	// processes on the machine does not fall on one target only; the ratio is the median of the rounds' ratios.
+	type result struct {
+		dur       time.Duration
+		lat       []time.Duration
+		self, kid time.Duration
+		rates     []float64
 	}
-	hostRate, hostLat := load.Run(*n, *conc, get(hostURL+"/api/hello?name=Azure"))
-	if *cpuprofile != "" {
-		pprof.StopCPUProfile()
+	var bareRes, hostRes result
+	run := func(res *result, url string, n int, profile bool) {
+		if profile && *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			check(err)
+			check(pprof.StartCPUProfile(f))
+			defer pprof.StopCPUProfile()
+		}
+		if profile && *memprofile != "" {
+			runtime.MemProfileRate = 512
+			defer func() {
+				f, err := os.Create(*memprofile)
+				check(err)
+				check(pprof.Lookup("allocs").WriteTo(f, 0))
+				f.Close()
+			}()
+		}
+		self0, kid0 := usage()
+		rate, lat := load.Run(n, *conc, get(url))
+		self1, kid1 := usage()
+		res.dur += time.Duration(float64(n) / rate * float64(time.Second))
+		res.lat = append(res.lat, lat...)
+		res.self += self1 - self0
+		res.kid += kid1 - kid0
+		res.rates = append(res.rates, rate)
 	}
-	fmt.Printf("%-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", "bare net/http", bareRate, load.Pct(bareLat, 50), load.Pct(bareLat, 99))
-	fmt.Printf("%-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", "lapis host + Go SDK worker", hostRate, load.Pct(hostLat, 50), load.Pct(hostLat, 99))
-	fmt.Printf("ratio host/bare throughput: %.2f (goal >= 0.5)\n", hostRate/bareRate)
+	var ratios []float64
+	for r := range *rounds {
+		per := *n / *rounds
+		if r == *rounds-1 {
+			per = *n - per*(*rounds-1)
+		}
+		if r%2 == 0 {
+			run(&bareRes, bareURL+"/api/hello?name=Azure", per, false)
+			run(&hostRes, hostURL+"/api/hello?name=Azure", per, true)
+		} else {
+			run(&hostRes, hostURL+"/api/hello?name=Azure", per, true)
+			run(&bareRes, bareURL+"/api/hello?name=Azure", per, false)
+		}
+		ratios = append(ratios, hostRes.rates[r]/bareRes.rates[r])
+	}
+	slices.Sort(bareRes.lat)
+	slices.Sort(hostRes.lat)
+	slices.Sort(ratios)
+	for _, t := range []struct {
+		name string
+		res  *result
+	}{{"bare net/http", &bareRes}, {"lapis host + Go SDK worker", &hostRes}} {
+		fmt.Printf("%-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", t.name, float64(*n)/t.res.dur.Seconds(),
+			load.Pct(t.res.lat, 50), load.Pct(t.res.lat, 99))
+	}
+	fmt.Printf("ratio host/bare throughput: %.2f (goal >= 0.5; median of %d rounds, %.2f to %.2f)\n",
+		ratios[len(ratios)/2], len(ratios), ratios[0], ratios[len(ratios)-1])
+	if bareRes.self >= 0 {
+		per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(*n) }
+		fmt.Printf("CPU per request: bare %.0f µs (client and server); host %.0f µs = %.0f µs client and host + %.0f µs worker\n",
+			per(bareRes.self), per(hostRes.self+hostRes.kid), per(hostRes.self), per(hostRes.kid))
+	}
 
 	// Cold starts: a new host and worker each time, timed to the first answer.
 	var colds []time.Duration

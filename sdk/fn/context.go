@@ -141,7 +141,7 @@ func (a *App) newContext(parent context.Context, f *function, inv *Invocation, h
 	c := &Context{
 		Context:      parent,
 		FunctionName: f.name,
-		InvocationID: h.Get("X-Azure-Functions-InvocationId"),
+		InvocationID: h.Get("X-Azure-Functions-Invocationid"), // canonical, so Get does not allocate
 		TraceParent:  h.Get("Traceparent"),
 		Invocation:   inv,
 		fn:           f,

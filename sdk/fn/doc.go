@@ -84,7 +84,9 @@
 // # The worker protocol
 //
 // The worker speaks Azure's custom-handler protocol over HTTP on
-// 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT:
+// 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT, or on the Unix-domain socket
+// $LAPIS_WORKER_SOCKET when the Lapis host sets it (it is cheaper than
+// loopback TCP; the host uses whichever the worker listens on):
 //
 //   - GET / answers 200 {"status":"ready",...}; the host polls it for readiness.
 //   - POST /{function} with {"Data":{...},"Metadata":{...}} invokes the

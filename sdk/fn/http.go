@@ -523,9 +523,12 @@ func (r *HTTPRequest) toHTTP(ctx *Context) (*http.Request, error) {
 
 // requestFromHTTP builds an HTTPRequest from a request the host forwarded.
 func requestFromHTTP(r *http.Request, params map[string]string) (*HTTPRequest, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, fmt.Errorf("reading request body: %w", err)
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, fmt.Errorf("reading request body: %w", err)
+		}
 	}
 	u := *r.URL
 	if u.Host == "" {

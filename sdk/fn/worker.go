@@ -26,6 +26,11 @@ const (
 	// EnvListen, if set, is an address to listen on instead (for example
 	// "127.0.0.1:8080"), for running a worker without a host.
 	EnvListen = "LAPIS_LISTEN"
+	// EnvSocket, if set, is the path of a Unix-domain socket to listen on
+	// instead of the port. The Lapis host sets it together with the port
+	// and talks to the worker over whichever it listens on; a socket saves
+	// the cost of loopback TCP on every invocation.
+	EnvSocket = "LAPIS_WORKER_SOCKET"
 	// EnvDescribe, set to "1" or "true", makes [App.Run] print the app's
 	// description (see [App.FunctionJSON]) to standard output and exit.
 	EnvDescribe = "LAPIS_DESCRIBE"
@@ -291,10 +296,12 @@ func writeError(w http.ResponseWriter, status int, code, msg string, ctx *Contex
 // invocations to finish (at most the [ShutdownTimeout], if one was set). It
 // returns nil after a graceful shutdown.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	return a.serve(ctx, nil, ln)
+	return a.serve(ctx, nil, ln, false)
 }
 
-func (a *App) serve(ctx context.Context, force <-chan struct{}, ln net.Listener) error {
+// serve serves on ln. hostOnly says that only the host can connect (its Unix-domain socket), so the server does
+// not need to guard against slow clients.
+func (a *App) serve(ctx context.Context, force <-chan struct{}, ln net.Listener, hostOnly bool) error {
 	a.mu.Lock()
 	a.serving = true
 	a.mu.Unlock()
@@ -302,6 +309,9 @@ func (a *App) serve(ctx context.Context, force <-chan struct{}, ln net.Listener)
 		Handler:           a,
 		ReadHeaderTimeout: time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if hostOnly {
+		srv.ReadHeaderTimeout = 0 // saves setting a read deadline twice per request
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -345,7 +355,8 @@ func (a *App) serve(ctx context.Context, force <-chan struct{}, ln net.Listener)
 //     [App.FunctionJSON]) to standard output and exits with status 0,
 //     without serving.
 //   - Otherwise it listens on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (or
-//     the legacy FUNCTIONS_HTTPWORKER_PORT), or on $LAPIS_LISTEN if set, and
+//     the legacy FUNCTIONS_HTTPWORKER_PORT), or on the Unix-domain socket
+//     $LAPIS_WORKER_SOCKET if set, or on $LAPIS_LISTEN if set, and
 //     serves until SIGTERM or SIGINT; then it stops accepting requests and
 //     waits for in-flight invocations to finish. A second signal stops it
 //     at once.
@@ -364,11 +375,14 @@ func (a *App) Run() {
 }
 
 func (a *App) run() error {
-	addr, err := listenAddr()
+	network, addr, err := listenAddr()
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	if network == "unix" {
+		_ = os.Remove(addr) // a stale socket of an earlier run
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return fmt.Errorf("fn: cannot listen on %s: %w", addr, err)
 	}
@@ -396,13 +410,16 @@ func (a *App) run() error {
 		}
 	}()
 	a.log.Info("worker listening", "addr", ln.Addr().String(), "functions", len(a.functions()))
-	return a.serve(ctx, force, ln)
+	return a.serve(ctx, force, ln, network == "unix")
 }
 
-// listenAddr is the address Run listens on.
-func listenAddr() (string, error) {
+// listenAddr is the network ("tcp" or "unix") and address Run listens on.
+func listenAddr() (network, addr string, err error) {
 	if addr := os.Getenv(EnvListen); addr != "" {
-		return addr, nil
+		return "tcp", addr, nil
+	}
+	if path := os.Getenv(EnvSocket); path != "" {
+		return "unix", path, nil
 	}
 	name := EnvPort
 	port := os.Getenv(name)
@@ -411,14 +428,14 @@ func listenAddr() (string, error) {
 		port = os.Getenv(name)
 	}
 	if port == "" {
-		return "", errors.New("fn: FUNCTIONS_CUSTOMHANDLER_PORT is not set. This program is a function app worker, " +
+		return "", "", errors.New("fn: FUNCTIONS_CUSTOMHANDLER_PORT is not set. This program is a function app worker, " +
 			"which the Functions host starts with that variable (run it with `lapis func start`). " +
 			"To run it by hand, set FUNCTIONS_CUSTOMHANDLER_PORT=8080 or LAPIS_LISTEN=127.0.0.1:8080; " +
 			"to list its functions, set LAPIS_DESCRIBE=1")
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("fn: %s=%q is not a port number (1-65535)", name, port)
+		return "", "", fmt.Errorf("fn: %s=%q is not a port number (1-65535)", name, port)
 	}
-	return net.JoinHostPort("127.0.0.1", port), nil
+	return "tcp", net.JoinHostPort("127.0.0.1", port), nil
 }

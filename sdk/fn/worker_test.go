@@ -583,22 +583,27 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestListenAddr(t *testing.T) {
 	t.Setenv(EnvListen, "")
+	t.Setenv(EnvSocket, "")
 	t.Setenv(EnvPort, "")
 	t.Setenv("FUNCTIONS_HTTPWORKER_PORT", "")
-	if _, err := listenAddr(); err == nil || !strings.Contains(err.Error(), "FUNCTIONS_CUSTOMHANDLER_PORT is not set") {
+	if _, _, err := listenAddr(); err == nil || !strings.Contains(err.Error(), "FUNCTIONS_CUSTOMHANDLER_PORT is not set") {
 		t.Errorf("unset: %v", err)
 	}
 	t.Setenv(EnvPort, "80x")
-	if _, err := listenAddr(); err == nil || !strings.Contains(err.Error(), "not a port") {
+	if _, _, err := listenAddr(); err == nil || !strings.Contains(err.Error(), "not a port") {
 		t.Errorf("bad port: %v", err)
 	}
 	t.Setenv(EnvPort, "7123")
-	if addr, err := listenAddr(); addr != "127.0.0.1:7123" || err != nil {
-		t.Errorf("port: %q %v", addr, err)
+	if network, addr, err := listenAddr(); network != "tcp" || addr != "127.0.0.1:7123" || err != nil {
+		t.Errorf("port: %s %q %v", network, addr, err)
+	}
+	t.Setenv(EnvSocket, "/tmp/w.sock")
+	if network, addr, err := listenAddr(); network != "unix" || addr != "/tmp/w.sock" || err != nil {
+		t.Errorf("socket: %s %q %v", network, addr, err)
 	}
 	t.Setenv(EnvListen, "127.0.0.1:9000")
-	if addr, _ := listenAddr(); addr != "127.0.0.1:9000" {
-		t.Errorf("LAPIS_LISTEN: %q", addr)
+	if network, addr, _ := listenAddr(); network != "tcp" || addr != "127.0.0.1:9000" {
+		t.Errorf("LAPIS_LISTEN: %s %q", network, addr)
 	}
 }
 
@@ -661,7 +666,7 @@ func TestDescribeEnv(t *testing.T) {
 
 	// Without a port, Run says what to set and exits 1.
 	cmd = exec.Command(os.Args[0], "-test.run=^TestDescribeEnv$")
-	cmd.Env = append(os.Environ(), "FN_TEST_WORKER=1", EnvDescribe+"=", EnvPort+"=", EnvListen+"=", "FUNCTIONS_HTTPWORKER_PORT=")
+	cmd.Env = append(os.Environ(), "FN_TEST_WORKER=1", EnvDescribe+"=", EnvPort+"=", EnvListen+"=", EnvSocket+"=", "FUNCTIONS_HTTPWORKER_PORT=")
 	out, err = cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "LAPIS_LISTEN=127.0.0.1:8080") {
@@ -802,6 +807,53 @@ func TestShutdownTimeout(t *testing.T) {
 	}
 }
 
+// TestRunSocket runs this test binary as a worker process listening on the
+// Unix-domain socket LAPIS_WORKER_SOCKET names, as the Lapis host starts Go
+// workers, and invokes a function over it.
+func TestRunSocket(t *testing.T) {
+	if os.Getenv("FN_TEST_RUN_SOCKET") == "1" {
+		helloApp().Run()
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "fn-sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "w.sock")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunSocket$")
+	cmd.Env = append(os.Environ(), "FN_TEST_RUN_SOCKET=1", EnvSocket+"="+path, EnvPort+"=1", EnvListen+"=", EnvDescribe+"=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if res, err := client.Get("http://worker/"); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("worker never became ready on its socket")
+		}
+	}
+	res, err := client.Post("http://worker/hello", "application/json", strings.NewReader(
+		`{"Data":{"req":{"Url":"http://localhost/api/hello?name=Socket","Method":"GET","Query":{"name":"Socket"}}},"Metadata":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), "Hello, Socket!") {
+		t.Fatalf("%d %s", res.StatusCode, b)
+	}
+}
+
 // TestRunProcess runs this test binary as a worker process the way the host
 // will: FUNCTIONS_CUSTOMHANDLER_PORT set, readiness polled on GET /, an
 // invocation, and SIGTERM while another invocation is in flight.
@@ -823,7 +875,7 @@ func TestRunProcess(t *testing.T) {
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunProcess$")
-	cmd.Env = append(os.Environ(), "FN_TEST_RUN_WORKER=1", EnvPort+"="+port, EnvListen+"=", EnvDescribe+"=")
+	cmd.Env = append(os.Environ(), "FN_TEST_RUN_WORKER=1", EnvPort+"="+port, EnvListen+"=", EnvSocket+"=", EnvDescribe+"=")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,10 +17,16 @@
 // Each worker instance is started as customHandler.description says (defaultExecutablePath, relative to the app
 // root or on PATH; then arguments, defaultWorkerPath, workerArguments), in the app root (or workingDirectory), with
 // the process environment, the app settings, FUNCTIONS_CUSTOMHANDLER_PORT (a free loopback port),
-// FUNCTIONS_CUSTOMHANDLER_WORKER_ID, FUNCTIONS_APP_ROOT_PATH, AzureWebJobsScriptRoot and
-// FUNCTIONS_WORKER_RUNTIME=custom. It is ready when GET / gets any HTTP answer; a worker that exits first, or
-// does not answer within Options.StartTimeout (default 60 s, Azure's limit), is an error quoting the tail of its
-// standard error. Its output is logged.
+// FUNCTIONS_CUSTOMHANDLER_WORKER_ID, FUNCTIONS_APP_ROOT_PATH, AzureWebJobsScriptRoot,
+// FUNCTIONS_WORKER_RUNTIME=custom, and LAPIS_WORKER_SOCKET, the path of a Unix-domain socket in a private
+// temporary directory. It is ready when GET / gets any HTTP answer, on the socket or on the port; a worker that
+// exits first, or does not answer within Options.StartTimeout (default 60 s, Azure's limit), is an error quoting
+// the tail of its standard error. Its output is logged.
+//
+// The Go SDK listens on the socket when LAPIS_WORKER_SOCKET is set; other custom handlers ignore it and listen on
+// the port. Over the socket the host writes each request and reads its answer on the invoking goroutine over
+// kept-alive connections (HTTP/1.1, the same protocol), which makes the hop to the worker much cheaper than
+// loopback TCP through net/http's Transport; custom handlers are reached over TCP with net/http.
 //
 // # Instances and scale
 //

@@ -152,6 +152,8 @@ type httpRoute struct {
 	fn  *binding.Function
 	cfg httpbinding.Config
 	res string // http output binding name
+	// forward: the request goes to the worker as is
+	forward bool
 }
 
 // New loads and validates the app in opts.Dir. For an app without function folders it runs the worker executable
@@ -280,7 +282,9 @@ func New(opts Options) (*Host, error) {
 			if tmpl == "" {
 				tmpl = def.Name
 			}
-			if err := h.routes.Add(tmpl, cfg.Methods, &httpRoute{fn: fn, cfg: cfg, res: httpbinding.ResponseBinding(def)}); err != nil {
+			rt := &httpRoute{fn: fn, cfg: cfg, res: httpbinding.ResponseBinding(def)}
+			rt.forward = h.forward && rt.res != "" && httpbinding.IsHTTPOnly(def)
+			if err := h.routes.Add(tmpl, cfg.Methods, rt); err != nil {
 				errs = append(errs, &appconfig.FieldError{File: def.Name + "/" + appconfig.FunctionFile,
 					Path: fmt.Sprintf("bindings[%d].route", ti), Msg: err.Error()})
 				continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lapisdev/lapis/internal/functions/binding"
 	"github.com/lapisdev/lapis/internal/functions/host"
 )
 
@@ -112,7 +115,11 @@ var keys = host.Keys{
 func TestCustomHandler(t *testing.T) {
 	dir := copyApp(t, "customhandler")
 	goBuild(t, ".", filepath.Join(dir, "handler"), "./testdata/customhandler/handler")
-	_, srv := startHost(t, host.Options{Dir: dir, Keys: keys})
+	l := &logs{}
+	_, srv := startHost(t, host.Options{Dir: dir, Keys: keys, Logger: slog.New(l)})
+	if l.count("via tcp") != 1 {
+		t.Error("the custom handler is not reached over TCP")
+	}
 
 	t.Run("hello", func(t *testing.T) {
 		code, body := do(t, "GET", srv.URL+"/api/hello?name=Azure", nil)
@@ -221,9 +228,13 @@ func TestGoSDKApp(t *testing.T) {
 	dir := copyApp(t, "sdkapp")
 	src, _ := filepath.Abs(filepath.Join("testdata", "sdkapp"))
 	goBuild(t, src, filepath.Join(dir, "app"), ".")
-	h, srv := startHost(t, host.Options{Dir: dir, Keys: keys})
-	if n := len(h.Functions()); n != 2 {
-		t.Fatalf("%d functions described, want 2", n)
+	l := &logs{}
+	h, srv := startHost(t, host.Options{Dir: dir, Keys: keys, Logger: slog.New(l)})
+	if l.count("via unix") != 1 {
+		t.Error("the Go SDK worker does not listen on its socket")
+	}
+	if n := len(h.Functions()); n != 6 {
+		t.Fatalf("%d functions described, want 6", n)
 	}
 	code, body := do(t, "GET", srv.URL+"/api/hello?name=Azure", nil)
 	if code != 200 {
@@ -241,6 +252,102 @@ func TestGoSDKApp(t *testing.T) {
 	if code, _ := do(t, "GET", srv.URL+"/api/items/x?code=host-key", nil); code != 404 {
 		t.Fatalf("constraint: %d", code)
 	}
+}
+
+// TestGoSDKAppSocket exercises the host's client for Go SDK workers on their Unix-domain socket.
+func TestGoSDKAppSocket(t *testing.T) {
+	dir := copyApp(t, "sdkapp")
+	src, _ := filepath.Abs(filepath.Join("testdata", "sdkapp"))
+	goBuild(t, src, filepath.Join(dir, "app"), ".")
+	l := &logs{}
+	rec := &records{}
+	h, srv := startHost(t, host.Options{Dir: dir, Logger: slog.New(l), Meter: rec.add})
+	if l.count("via unix") != 1 {
+		t.Fatal("the Go SDK worker does not listen on its socket")
+	}
+
+	t.Run("payload", func(t *testing.T) {
+		res, err := h.Invoke(context.Background(), &binding.Invocation{Function: "hello", Data: map[string]json.RawMessage{
+			"req": json.RawMessage(`{"Url":"http://localhost/api/hello?name=Payload","Method":"GET","Query":{"name":"Payload"}}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := res.Value("res"); !strings.Contains(string(v), `Hello, Payload!`) {
+			t.Fatalf("res = %s", v)
+		}
+	})
+
+	t.Run("forwarding", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/echo?x=1&y=%2F", strings.NewReader("hello"))
+		req.Header.Set("X-Test", "yes")
+		req.Header.Set("Te", "trailers")
+		req.Header.Set("X-Azure-Functions-InvocationId", "forged")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || string(b) != "POST /api/echo?x=1&y=%2F hello" {
+			t.Fatalf("%d %q", resp.StatusCode, b)
+		}
+		host := strings.TrimPrefix(srv.URL, "http://")
+		if g := resp.Header; g.Get("X-Got") != "yes" || g.Get("X-Te") != "" || g.Get("X-Host") != host ||
+			g.Get("X-Invocation") == "" || g.Get("X-Invocation") == "forged" {
+			t.Fatalf("headers %v", g)
+		}
+		req, _ = http.NewRequest("HEAD", srv.URL+"/api/echo", nil)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("HEAD: %d", resp.StatusCode)
+		}
+		if code, body := do(t, "GET", srv.URL+"/api/stream", nil); code != 200 || body != "part0;part1;part2;" {
+			t.Fatalf("stream: %d %q", code, body)
+		}
+		if code, body := do(t, "GET", srv.URL+"/api/hello?name=again", nil); code != 200 {
+			t.Fatalf("after HEAD and stream: %d %s", code, body)
+		}
+	})
+	t.Run("crash", func(t *testing.T) {
+		code, body := do(t, "GET", srv.URL+"/api/crash", nil)
+		if code != 500 || !strings.Contains(body, "exit status 3") || !strings.Contains(body, "crashing on purpose") {
+			t.Fatalf("%d %q", code, body)
+		}
+		if code, body := do(t, "GET", srv.URL+"/api/hello", nil); code != 200 {
+			t.Fatalf("after the crash: %d %s", code, body)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		code, body := do(t, "GET", srv.URL+"/api/slow", nil)
+		if code != 500 || !strings.Contains(body, "Timeout value of 00:00:02 was exceeded by function: Functions.slow") {
+			t.Fatalf("%d %q", code, body)
+		}
+		if code, body := do(t, "GET", srv.URL+"/api/hello", nil); code != 200 {
+			t.Fatalf("after recycle: %d %s", code, body)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		n := len(rec.get())
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/slow", nil)
+		if _, err := http.DefaultClient.Do(req); err == nil {
+			t.Fatal("no error")
+		}
+		// The host stops waiting for the worker when its client goes away, well before the function timeout.
+		waitFor(t, "the cancelled invocation to end", func() bool { return len(rec.get()) > n })
+		if e := rec.get()[n]; e.Succeeded || time.Since(start) > 1800*time.Millisecond {
+			t.Fatalf("cancelled invocation: %+v after %v", e, time.Since(start))
+		}
+		if code, body := do(t, "GET", srv.URL+"/api/hello", nil); code != 200 {
+			t.Fatalf("after a cancel: %d %s", code, body)
+		}
+	})
 }
 
 func TestPythonApp(t *testing.T) {

@@ -2,12 +2,10 @@ package host
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -46,7 +44,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	if h.forward && rt.res != "" && httpbinding.IsHTTPOnly(rt.fn.Def) {
+	if rt.forward {
 		h.forwardHTTP(w, r, rt.fn)
 		return
 	}
@@ -212,26 +210,19 @@ func (h *Host) serveAdmin(w http.ResponseWriter, r *http.Request, name string) {
 // forwardHTTP sends the original request to the worker as is, naming the function in X-Lapis-Function, and
 // copies the worker's answer back.
 func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.Function) {
-	body, err := httpbinding.ReadBody(r, h.opts.MaxRequestBodySize)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-		return
+	var body []byte
+	if r.Body != http.NoBody {
+		var err error
+		if body, err = httpbinding.ReadBody(r, h.opts.MaxRequestBodySize); err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
 	}
 	name := fn.Name()
 	id := newID()
 	run := &run{fn: fn, id: id, arrived: time.Now()}
-	status, hdr, rbody, err := h.call(r.Context(), run, func(base string, ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, r.Method, base+r.URL.RequestURI(), io.NopCloser(bytes.NewReader(body)))
-		if err != nil {
-			return nil, err
-		}
-		req.ContentLength = int64(len(body))
-		req.Header = r.Header.Clone()
-		req.Header.Del("Connection")
-		req.Host = r.Host
-		req.Header.Set("X-Lapis-Function", name)
-		return req, nil
-	})
+	status, hdr, rbody, err := h.call(r.Context(), run, &outbound{method: r.Method, uri: r.URL.RequestURI(), host: r.Host,
+		header: r.Header, fn: name, body: body})
 	// A forwarded request succeeded when the worker answered below 500.
 	h.done(run, err == nil && status < 500)
 	if err != nil {

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,7 +56,7 @@ type run struct {
 	began   time.Time     // when it got the instance
 }
 
-// done ends an invocation that got an instance: it reports it to Options.Meter and lets Shutdown go on.
+// done ends an invocation that got an instance: it reports it to Options.Meter and frees its slot on the instance.
 func (h *Host) done(r *run, ok bool) {
 	if r.w == nil {
 		return
@@ -66,13 +65,13 @@ func (h *Host) done(r *run, ok bool) {
 		h.opts.Meter(metering.Execution{App: h.opts.Name, Function: r.fn.Name(), InvocationID: r.id, Start: r.arrived,
 			Duration: time.Since(r.began), Succeeded: ok, MemoryBytes: r.w.memory(), ColdStart: r.cold, Trigger: r.fn.Trigger().Type})
 	}
-	h.finish()
+	h.leave(r.w)
 }
 
-// call runs one request against a worker instance, failing fast if the instance dies and recycling it when the
-// function timeout passes. It returns the worker's status, headers and whole body. Once it has an instance
-// (r.w), the caller must call h.done(r, ...).
-func (h *Host) call(ctx context.Context, r *run, build func(base string, ctx context.Context) (*http.Request, error)) (int, http.Header, []byte, error) {
+// call sends o to a worker instance, failing fast if the instance dies and recycling it when the function timeout
+// passes. It returns the worker's status, headers and whole body. Once it has an instance (r.w), the caller must
+// call h.done(r, ...).
+func (h *Host) call(ctx context.Context, r *run, o *outbound) (int, http.Header, []byte, error) {
 	fn, id := r.fn.Name(), r.id
 	w, cold, err := h.acquire(ctx)
 	if err != nil {
@@ -82,37 +81,55 @@ func (h *Host) call(ctx context.Context, r *run, build func(base string, ctx con
 		return 0, nil, nil, &InvocationError{Kind: Crashed, Function: fn, ID: id, Msg: err.Error(), Err: err}
 	}
 	r.w, r.cold, r.began = w, cold, time.Now()
-	defer h.release(w)
-	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if h.timeout > 0 {
-		var c2 context.CancelFunc
-		cctx, c2 = context.WithTimeoutCause(cctx, h.timeout, errTimeout)
-		defer c2()
+	o.id = id
+	var (
+		status   int
+		hdr      http.Header
+		body     []byte
+		timedOut func() bool
+		gone     func() bool
+	)
+	if w.sc != nil {
+		// Over the socket: the deadline stops the connection's I/O, and a worker that exits closes it.
+		var deadline time.Time
+		if h.timeout > 0 {
+			deadline = r.began.Add(h.timeout)
+		}
+		status, hdr, body, err = w.sc.do(ctx, o, deadline)
+		timedOut = func() bool { return h.timeout > 0 && ctx.Err() == nil && !time.Now().Before(deadline) }
+		gone = w.exited
+	} else {
+		cctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		if h.timeout > 0 {
+			var c2 context.CancelFunc
+			cctx, c2 = context.WithTimeoutCause(cctx, h.timeout, errTimeout)
+			defer c2()
+		}
+		defer context.AfterFunc(w.gone, func() { cancel(errWorkerGone) })()
+		var req *http.Request
+		req, err = o.httpRequest(cctx, w.base)
+		if err != nil {
+			return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Msg: err.Error(), Err: err}
+		}
+		var resp *http.Response
+		resp, err = w.tr.RoundTrip(req)
+		if err == nil {
+			status, hdr = resp.StatusCode, resp.Header
+			body, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		timedOut = func() bool { return errors.Is(context.Cause(cctx), errTimeout) }
+		gone = func() bool { return errors.Is(context.Cause(cctx), errWorkerGone) }
 	}
-	defer context.AfterFunc(w.gone, func() { cancel(errWorkerGone) })()
-	req, err := build(w.base, cctx)
 	if err != nil {
-		return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Msg: err.Error(), Err: err}
-	}
-	req.Header.Set("X-Azure-Functions-InvocationId", id)
-	req.Header.Set("X-Azure-Functions-HostVersion", HostVersion)
-	req.Header.Set("User-Agent", "Azure-Functions-Host/"+HostVersion)
-	start := time.Now()
-	resp, err := w.tr.RoundTrip(req)
-	var body []byte
-	if err == nil {
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-	}
-	if err != nil {
-		switch cause := context.Cause(cctx); {
-		case errors.Is(cause, errTimeout):
+		switch {
+		case timedOut():
 			h.recycle(w)
 			h.log.Error("function timed out; instance recycled", "app", h.opts.Name, "function", fn, "invocationId", id, "timeout", h.timeout)
 			return 0, nil, nil, &InvocationError{Kind: TimedOut, Function: fn, ID: id, Err: errTimeout,
 				Msg: fmt.Sprintf("Timeout value of %s was exceeded by function: Functions.%s; the instance was recycled", appconfig.FormatTimeSpan(h.timeout), fn)}
-		case errors.Is(cause, errWorkerGone) || exitedSoon(w):
+		case gone() || (ctx.Err() == nil && exitedSoon(w)):
 			return 0, nil, nil, &InvocationError{Kind: Crashed, Function: fn, ID: id, Err: errWorkerGone,
 				Msg: fmt.Sprintf("the worker process %s while running the function (it will be restarted); stderr: %s", w.exitReason(), w.stderrTail())}
 		case ctx.Err() != nil:
@@ -120,8 +137,7 @@ func (h *Host) call(ctx context.Context, r *run, build func(base string, ctx con
 		}
 		return 0, nil, nil, &InvocationError{Kind: Failed, Function: fn, ID: id, Err: err, Msg: "calling the worker: " + err.Error()}
 	}
-	h.log.Debug("worker answered", "function", fn, "invocationId", id, "status", resp.StatusCode, "duration", time.Since(start))
-	return resp.StatusCode, resp.Header, body, nil
+	return status, hdr, body, nil
 }
 
 // exitedSoon reports whether w exits shortly after a connection error: a dying process closes its connections
@@ -168,13 +184,7 @@ func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Re
 	r := &run{fn: fn, id: id, arrived: start}
 	ok := false
 	defer func() { h.done(r, ok) }()
-	status, _, body, err := h.call(ctx, r, func(base string, ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+name, bytes.NewReader(payload))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		return req, err
-	})
+	status, _, body, err := h.call(ctx, r, &outbound{method: http.MethodPost, uri: "/" + name, ctype: "application/json", body: payload})
 	if err != nil {
 		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id, "error", err, "duration", time.Since(start))
 		return nil, err

@@ -202,7 +202,7 @@ func (h *Host) broadcastLocked() {
 // acquire picks the live instance with the fewest invocations in flight and counts the invocation on it, adding
 // instances in the background when the load calls for it. With no live instance it waits for one to start (a
 // cold start, shared by every invocation that arrives meanwhile) and returns how long it waited. On success the
-// invocation counts as active until finish.
+// invocation counts as active, and holds its slot on the instance, until leave.
 func (h *Host) acquire(ctx context.Context) (*worker, time.Duration, error) {
 	h.mu.Lock()
 	if h.closed {
@@ -276,8 +276,9 @@ func (h *Host) pickLocked() *worker {
 	return best
 }
 
-// release ends an invocation's use of w (it stays active until finish).
-func (h *Host) release(w *worker) {
+// leave ends an invocation that acquire admitted: it frees its slot on w and lets Shutdown go on when it was the
+// last one.
+func (h *Host) leave(w *worker) {
 	h.mu.Lock()
 	w.inflight--
 	h.inflight--
@@ -285,12 +286,6 @@ func (h *Host) release(w *worker) {
 		h.busy--
 		w.idleSince = h.now()
 	}
-	h.mu.Unlock()
-}
-
-// finish ends an invocation that acquire admitted.
-func (h *Host) finish() {
-	h.mu.Lock()
 	h.finishLocked()
 	h.mu.Unlock()
 }
@@ -373,7 +368,7 @@ func (h *Host) runStart(op *startOp) {
 		h.mu.Unlock()
 		// Logged before the instance takes invocations, so that the log reads in order.
 		h.log.Info("worker started", "app", h.opts.Name, "workerId", w.id, "pid", w.cmd.Process.Pid, "instances", n,
-			"reason", op.reason, "startup", time.Since(t0))
+			"reason", op.reason, "startup", time.Since(t0), "via", w.network)
 	}
 	h.mu.Lock()
 	h.starting--

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +40,12 @@ func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
 func (l *logs) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	l.msgs = append(l.msgs, r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "via" {
+			l.msgs = append(l.msgs, "via "+a.Value.String())
+		}
+		return true
+	})
 	l.mu.Unlock()
 	return nil
 }
@@ -282,7 +287,7 @@ func TestMinRestartsCrashed(t *testing.T) {
 	h, srv := startHost(t, host.Options{Dir: dir, Scale: host.Scale{Min: 1, IdleTimeout: 200 * time.Millisecond}, Logger: slog.New(l)})
 	started := l.count("worker started")
 	pid := work(t, srv.URL, 0)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := killProcess(pid); err != nil {
 		t.Fatal(err)
 	}
 	// Restarted without an invocation.
@@ -347,11 +352,9 @@ func TestShutdownDrains(t *testing.T) {
 	if got := h.Instances(); got != 0 {
 		t.Fatalf("%d instances after Shutdown", got)
 	}
-	if runtime.GOOS == "linux" {
-		for pid := range pids {
-			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-				t.Errorf("worker %d still exists after Shutdown (%v)", pid, err)
-			}
+	for pid := range pids {
+		if processExists(pid) {
+			t.Errorf("worker %d still exists after Shutdown", pid)
 		}
 	}
 	if code, body := do(t, "GET", srv.URL+"/api/work", nil); code != 500 || !strings.Contains(body, "closed") {

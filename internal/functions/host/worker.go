@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -50,7 +51,9 @@ func (t *tail) String() string {
 type worker struct {
 	id      string
 	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:port
+	base    string // http://127.0.0.1:port (also over the socket: the worker ignores the host name)
+	network string // "unix" when the worker answers on its socket (then sc is set), else "tcp" (then tr is used)
+	sc      *sockClient
 	stderr  *tail
 	done    chan struct{} // closed when the process has exited
 	exitErr error         // set before done is closed
@@ -128,14 +131,24 @@ func (w *worker) stderrTail() string {
 	return s
 }
 
-// startWorker starts the worker process and waits until it answers GET /.
+// EnvWorkerSocket is the variable that offers a worker a Unix-domain socket to listen on instead of its port; the
+// Go SDK does, other custom handlers ignore it. The host talks to the worker over whichever it answers on.
+const EnvWorkerSocket = "LAPIS_WORKER_SOCKET"
+
+// maxSocketPath keeps a socket path within every platform's sun_path limit.
+const maxSocketPath = 100
+
+func newTransport() *http.Transport {
+	return &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
+}
+
+// startWorker starts the worker process and waits until it answers GET /, on its socket or its port.
 func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("functions host: finding a port for the worker: %w", err)
 	}
-	w := &worker{id: newID(), base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{}),
-		tr: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second, DisableCompression: true}}
+	w := &worker{id: newID(), base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{}), tr: newTransport()}
 	w.gone, w.markGone = context.WithCancel(context.Background())
 	w.stderr = &tail{n: 4096, also: func(p []byte) { h.workerOutput("stderr", p) }}
 	cmd := exec.Command(h.exe, h.args...)
@@ -144,16 +157,35 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 		"FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
 		"FUNCTIONS_CUSTOMHANDLER_WORKER_ID="+w.id,
 	)
+	var sockDir string
+	var unix *sockClient
+	if d, err := os.MkdirTemp("", "lapis-w"); err == nil {
+		sockDir = d
+		if path := filepath.Join(d, "w.sock"); len(path) <= maxSocketPath {
+			cmd.Env = append(cmd.Env, EnvWorkerSocket+"="+path)
+			unix = &sockClient{path: path}
+		}
+	}
 	cmd.Stdout = &tail{n: 1024, also: func(p []byte) { h.workerOutput("stdout", p) }}
 	cmd.Stderr = w.stderr
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
+		if sockDir != "" {
+			os.RemoveAll(sockDir)
+		}
 		return nil, fmt.Errorf("functions host: starting worker %s: %w", h.exe, err)
 	}
 	w.cmd = cmd
+	tcp := w.tr
 	go func() {
 		w.exitErr = cmd.Wait()
-		w.tr.CloseIdleConnections()
+		tcp.CloseIdleConnections()
+		if unix != nil {
+			unix.close()
+		}
+		if sockDir != "" {
+			os.RemoveAll(sockDir)
+		}
 		w.markGone()
 		close(w.done)
 	}()
@@ -161,14 +193,36 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	timeout := h.opts.StartTimeout
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
+	// Poll often at first: most workers are ready within a few milliseconds, and the wait is a cold start.
+	wait := time.Millisecond
+	tick := time.NewTimer(wait)
 	defer tick.Stop()
-	client := &http.Client{Timeout: time.Second}
+	probeSocket := func() bool {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, _, _, err := unix.do(pctx, &outbound{method: http.MethodGet, uri: "/"}, time.Now().Add(time.Second))
+		return err == nil
+	}
+	probe := func(tr *http.Transport) bool {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, w.base+"/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return true // any HTTP answer counts as ready, as in Azure
+	}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			return w, nil // any HTTP answer counts as ready, as in Azure
+		if unix != nil && probeSocket() {
+			w.sc, w.network = unix, "unix"
+			return w, nil
+		}
+		if probe(tcp) {
+			w.network = "tcp"
+			return w, nil
 		}
 		select {
 		case <-w.done:
@@ -180,6 +234,8 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 			w.kill()
 			return nil, ctx.Err()
 		case <-tick.C:
+			wait = min(wait*3/2, 10*time.Millisecond)
+			tick.Reset(wait)
 		}
 	}
 }

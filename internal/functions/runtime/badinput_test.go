@@ -61,7 +61,9 @@ func TestBadInputs(t *testing.T) {
 	}
 	// A name is unique across groups, as host names are.
 	createGroup(t, s, "rg2")
-	var out struct{ Error struct{ Code, Message string } }
+	var out struct {
+		Error struct{ Code, Message string }
+	}
 	code := s.mgmt(t, http.MethodPut, "/subscriptions/"+s.sub+"/resourceGroups/rg2/providers/Microsoft.Web/sites/APP1", strings.NewReader(`{"location":"westeurope"}`), &out)
 	if code != 409 || out.Error.Code != "Conflict" || !strings.Contains(out.Error.Message, "already exists") {
 		t.Errorf("taken name: %d %+v", code, out.Error)

@@ -1,7 +1,14 @@
 // Command sdkapp is a Go SDK function app for the host's tests.
 package main
 
-import "github.com/lapisdev/lapis/sdk/fn"
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/lapisdev/lapis/sdk/fn"
+)
 
 func main() {
 	app := fn.NewApp()
@@ -17,6 +24,35 @@ func main() {
 	app.HTTP("item", fn.Route("items/{id:int}"), fn.AuthLevel(fn.Function),
 		func(ctx *fn.Context, req *fn.HTTPRequest) (*fn.HTTPResponse, error) {
 			return fn.JSON(200, map[string]string{"id": req.Params["id"]}), nil
+		})
+	// echo answers 201 with what it received.
+	app.HTTPHandler("echo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Got", r.Header.Get("X-Test"))
+		w.Header().Set("X-Te", r.Header.Get("Te"))
+		w.Header().Set("X-Invocation", r.Header.Get("X-Azure-Functions-InvocationId"))
+		w.Header().Set("X-Host", r.Host)
+		w.WriteHeader(201)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.RequestURI(), b)
+	}), fn.Route("echo"), fn.AuthLevel(fn.Anonymous))
+	// stream answers in chunks.
+	app.HTTPHandler("stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 3 {
+			fmt.Fprintf(w, "part%d;", i)
+			w.(http.Flusher).Flush()
+		}
+	}), fn.Route("stream"), fn.AuthLevel(fn.Anonymous))
+	// slow waits until its invocation is cancelled.
+	app.HTTP("slow", fn.Route("slow"), fn.AuthLevel(fn.Anonymous),
+		func(ctx *fn.Context, req *fn.HTTPRequest) (*fn.HTTPResponse, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+	app.HTTP("crash", fn.Route("crash"), fn.AuthLevel(fn.Anonymous),
+		func(ctx *fn.Context, req *fn.HTTPRequest) (*fn.HTTPResponse, error) {
+			fmt.Fprintln(os.Stderr, "sdkapp: crashing on purpose")
+			os.Exit(3)
+			return nil, nil
 		})
 	app.Run()
 }

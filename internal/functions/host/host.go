@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
@@ -105,6 +106,7 @@ const DefaultTarget = 100
 // Host runs one function app.
 type Host struct {
 	opts     Options
+	keys     atomic.Pointer[Keys] // the keys the front door checks; SetKeys replaces them
 	root     string
 	cfg      *appconfig.HostConfig
 	fns      []*binding.Function
@@ -181,6 +183,8 @@ func New(opts Options) (*Host, error) {
 	}
 	h := &Host{opts: opts, root: root, log: opts.Logger, byName: map[string]*binding.Function{}, routes: &route.Table[*httpRoute]{},
 		now: opts.Clock, wake: make(chan struct{})}
+	keys := opts.Keys
+	h.keys.Store(&keys)
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -357,6 +361,10 @@ func (h *Host) workerOutput(stream string, p []byte) {
 		}
 	}
 }
+
+// SetKeys replaces the keys the front door checks, at once and without a restart (a key set or deleted through
+// the management API).
+func (h *Host) SetKeys(k Keys) { h.keys.Store(&k) }
 
 // Config returns the app's host.json.
 func (h *Host) Config() *appconfig.HostConfig { return h.cfg }

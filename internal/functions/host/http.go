@@ -135,7 +135,7 @@ func matchAny(key string, keys map[string]string) bool {
 }
 
 func (h *Host) isMaster(key string) bool {
-	m := h.opts.Keys.Master
+	m := h.keys.Load().Master
 	return m != "" && subtle.ConstantTimeCompare([]byte(key), []byte(m)) == 1
 }
 
@@ -154,10 +154,11 @@ func (h *Host) authorized(r *http.Request, fn, level string) bool {
 	if level == httpbinding.Admin {
 		return false
 	}
-	if matchAny(key, h.opts.Keys.Host) {
+	keys := h.keys.Load()
+	if matchAny(key, keys.Host) {
 		return true
 	}
-	for name, keys := range h.opts.Keys.Function {
+	for name, keys := range keys.Function {
 		if strings.EqualFold(name, fn) && matchAny(key, keys) {
 			return true
 		}

@@ -346,6 +346,7 @@ func (rt *Runtime) apply(a *app, site *webapp.Site) {
 	}
 	fp := fingerprint(site)
 	if r := a.cur.Load(); r != nil && r.fp == fp {
+		r.host.SetKeys(hostKeys(site)) // keys change in place, without a restart
 		return
 	}
 	if a.cur.Load() == nil {
@@ -369,9 +370,9 @@ func (rt *Runtime) apply(a *app, site *webapp.Site) {
 	}
 }
 
-// fingerprint changes whenever the host must be replaced.
+// fingerprint changes whenever the host must be replaced (keys are not among those things).
 func fingerprint(s *webapp.Site) string {
-	b, _ := json.Marshal([]any{s.Deployment, s.Restart, s.Settings, s.Scale, s.Family, s.Keys})
+	b, _ := json.Marshal([]any{s.Deployment, s.Restart, s.Settings, s.Scale, s.Family})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }
@@ -398,7 +399,7 @@ func (rt *Runtime) startHost(a *app, site *webapp.Site, fp string) (*running, er
 
 // hostOptions are the host options for a site: its settings, keys and plan.
 func (rt *Runtime) hostOptions(a *app, site *webapp.Site, dir string) host.Options {
-	keys := host.Keys{Master: site.Keys.Master, Host: maps.Clone(site.Keys.Host), Function: site.Keys.Function}
+	keys := hostKeys(site)
 	settings := maps.Clone(site.Settings)
 	settings["WEBSITE_SKU"] = string(site.Family)
 	settings["WEBSITE_HOSTNAME"] = strings.TrimPrefix(rt.FrontDoor(site.Name), "http://")
@@ -430,6 +431,11 @@ func (rt *Runtime) hostOptions(a *app, site *webapp.Site, dir string) host.Optio
 		Scale: scale, Meter: meter,
 		Logger: slog.New(newLogHandler(rt.log.Handler(), rt.env.Substrate.Conn(), webapp.LogSubject(site.Key), rt.env.Node)),
 	}
+}
+
+// hostKeys are the keys the front door checks for a site.
+func hostKeys(site *webapp.Site) host.Keys {
+	return host.Keys{Master: site.Keys.Master, Host: maps.Clone(site.Keys.Host), Function: site.Keys.Function}
 }
 
 func parseDuration(s string) (time.Duration, error) {

@@ -393,10 +393,20 @@ func TestFunctionAppWithAzureSDK(t *testing.T) {
 		Name: to.Ptr("ci"), Value: to.Ptr("ci-key-0123456789abcdef")}, nil); err != nil {
 		t.Fatal(err)
 	}
+	pid := func() string {
+		_, body := s.call(t, "myapp", "GET", "/api/hello", nil)
+		var v struct{ PID string }
+		json.Unmarshal([]byte(body), &v)
+		return v.PID
+	}
+	before := pid()
 	waitFor(t, "the new function key", func() bool {
 		code, _ := s.call(t, "myapp", "POST", "/api/secret?code=ci-key-0123456789abcdef", nil)
 		return code == 200
 	})
+	if after := pid(); after != before {
+		t.Errorf("a key change restarted the worker (pid %s, then %s)", before, after)
+	}
 
 	// A settings change restarts the app with the new values.
 	if _, err := s.apps.UpdateApplicationSettings(ctx, "rg", "myapp", armappservice.StringDictionary{

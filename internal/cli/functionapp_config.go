@@ -142,56 +142,41 @@ func appSettingsList(g *globals) *cobra.Command {
 }
 
 func appSettingsSet(g *globals) *cobra.Command {
-	var settings []string
 	var set map[string]string
-	cmd, ref := appCmd(g, "set", "Add or change a function app's settings",
+	return appSettingsChange(g, "set", "Add or change a function app's settings",
 		"  lapis functionapp config appsettings set -g myapp-rg -n myfuncapp --settings GREETING=Hello MODE=test\n"+
 			"  lapis functionapp config appsettings set -g myapp-rg -n myfuncapp --settings @settings.json",
-		func(cmd *cobra.Command, c *client, site string) error {
-			ctx := cmd.Context()
-			cur, err := appSettings(ctx, c, site)
-			if err != nil {
-				return err
-			}
-			out, err := putAppSettings(ctx, c, site, mergeSettings(cur, set, nil))
-			if err != nil {
-				return err
-			}
-			return g.print(settingsOutput(out))
-		})
-	cmd.Args = cobra.ArbitraryArgs
-	run := cmd.RunE
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		more, err := restArgs(cmd, args, "settings")
-		if err != nil {
+		"settings", "space-separated settings: KEY=VALUE [KEY=VALUE ...], or @file.json",
+		func(values []string) (err error) {
+			set, err = parseSettings(values)
 			return err
-		}
-		settings = append(settings, more...)
-		return run(cmd, nil)
-	}
-	ref.checks = append(ref.checks, func(*cobra.Command) error {
-		if len(settings) == 0 {
-			return usagef("the following arguments are required: --settings")
-		}
-		var err error
-		set, err = parseSettings(settings)
-		return err
-	})
-	cmd.Flags().StringArrayVar(&settings, "settings", nil, "space-separated settings: KEY=VALUE [KEY=VALUE ...], or @file.json")
-	return cmd
+		},
+		func(cur map[string]string) map[string]string { return mergeSettings(cur, set, nil) })
 }
 
 func appSettingsDelete(g *globals) *cobra.Command {
 	var names []string
-	cmd, ref := appCmd(g, "delete", "Delete function app settings",
+	return appSettingsChange(g, "delete", "Delete function app settings",
 		"  lapis functionapp config appsettings delete -g myapp-rg -n myfuncapp --setting-names GREETING MODE",
+		"setting-names", "space-separated names of the settings to delete",
+		func(values []string) error { names = values; return nil },
+		func(cur map[string]string) map[string]string { return mergeSettings(cur, nil, names) })
+}
+
+// appSettingsChange builds a command that reads the settings, changes them with change and writes them back, as
+// az does, then prints them. Its flag takes space-separated values (--flag A B or --flag A --flag B), which parse
+// checks before anything is sent.
+func appSettingsChange(g *globals, use, short, example, flag, usage string, parse func([]string) error,
+	change func(map[string]string) map[string]string) *cobra.Command {
+	var values []string
+	cmd, ref := appCmd(g, use, short, example,
 		func(cmd *cobra.Command, c *client, site string) error {
 			ctx := cmd.Context()
 			cur, err := appSettings(ctx, c, site)
 			if err != nil {
 				return err
 			}
-			out, err := putAppSettings(ctx, c, site, mergeSettings(cur, nil, names))
+			out, err := putAppSettings(ctx, c, site, change(cur))
 			if err != nil {
 				return err
 			}
@@ -200,19 +185,19 @@ func appSettingsDelete(g *globals) *cobra.Command {
 	cmd.Args = cobra.ArbitraryArgs
 	run := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		more, err := restArgs(cmd, args, "setting-names")
+		more, err := restArgs(cmd, args, flag)
 		if err != nil {
 			return err
 		}
-		names = append(names, more...)
+		values = append(values, more...)
 		return run(cmd, nil)
 	}
 	ref.checks = append(ref.checks, func(*cobra.Command) error {
-		if len(names) == 0 {
-			return usagef("the following arguments are required: --setting-names")
+		if len(values) == 0 {
+			return usagef("the following arguments are required: --%s", flag)
 		}
-		return nil
+		return parse(values)
 	})
-	cmd.Flags().StringArrayVar(&names, "setting-names", nil, "space-separated names of the settings to delete")
+	cmd.Flags().StringArrayVar(&values, flag, nil, usage)
 	return cmd
 }

@@ -675,7 +675,15 @@ func (m *Manager) serveSubtree(q *request, st Subtree, id ID, below []string) er
 	if _, err := m.resolveType(&id, q.apiVersion); err != nil {
 		return err
 	}
-	ctx := q.r.Context()
+	r := q.r
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Writes below a resource can be long (a zip deployment uploads a package and waits for it to run):
+		// they get SubtreeWriteTimeout rather than the 30 s of other writes, still immune to hang-ups.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), SubtreeWriteTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	ctx := r.Context()
 	if _, err := m.store.Group(ctx, id.Subscription, id.ResourceGroup); err != nil {
 		return err
 	}
@@ -683,7 +691,7 @@ func (m *Manager) serveSubtree(q *request, st Subtree, id ID, below []string) er
 	if err != nil {
 		return err
 	}
-	return st.ServeSubtree(q.w, q.r, &SubtreeRequest{ID: id, Path: below, APIVersion: q.apiVersion, Record: rec,
+	return st.ServeSubtree(q.w, r, &SubtreeRequest{ID: id, Path: below, APIVersion: q.apiVersion, Record: rec,
 		Store: m.store, Caller: q.caller, Update: func(ctx context.Context, f func(*Record) error) (*Record, error) {
 			return m.update(ctx, id, f)
 		}, Event: func(ctx context.Context, eventType, operation string) {

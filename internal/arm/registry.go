@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // TypeInfo describes a resource type.
@@ -82,6 +83,9 @@ type Subtree interface {
 	// that has started writing must return nil.
 	ServeSubtree(w http.ResponseWriter, r *http.Request, req *SubtreeRequest) error
 }
+
+// SubtreeWriteTimeout bounds a write below a resource (see Subtree).
+const SubtreeWriteTimeout = 15 * time.Minute
 
 // SubtreeRequest is a request below a resource, for a Subtree type.
 type SubtreeRequest struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -29,48 +28,20 @@ var functionsLine = regexp.MustCompile(`(?m)^\s+functions\s+(http://\S+)$`)
 
 // startFunctionsLapis runs `lapis start` with every port free, the
 // functions front door's too, and returns the server and the front door's
-// port. It skips the test when the binary has no functions front door.
+// port.
 func startFunctionsLapis(t *testing.T) (*server, int) {
 	t.Helper()
-	help, _ := exec.Command(lapisBin, "start", "--help").CombinedOutput()
-	if !bytes.Contains(help, []byte("--functions-port")) {
-		t.Skip("this lapis has no functions front door (lapis start --functions-port)")
-	}
-	dataDir := t.TempDir()
-	cmd := exec.Command(lapisBin, "start", "--data-dir", dataDir, "--management-port", "0", "--blob-port", "0", "--queue-port", "0", "--functions-port", "0")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
-	s := &server{cmd: cmd, dataDir: dataDir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(s.stdout, pw), s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- cmd.Wait(); pw.Close() }()
-	ready := make(chan struct{}, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Ready in") {
-				ready <- struct{}{}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	select {
-	case <-ready:
-	case err := <-s.done:
-		t.Fatalf("lapis start exited: %v\nstdout: %s\nstderr: %s", err, s.stdout, s.stderr)
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("lapis start not ready in 30s\nstdout: %s\nstderr: %s", s.stdout, s.stderr)
-	}
-	t.Cleanup(func() { s.stop(t) })
-	m := managementLine.FindStringSubmatch(s.stdout.String())
+	return startFunctionsLapisIn(t, t.TempDir())
+}
+
+// startFunctionsLapisIn is startFunctionsLapis on a given data directory.
+func startFunctionsLapisIn(t *testing.T, dataDir string) (*server, int) {
+	t.Helper()
+	s := startLapis(t, dataDir)
 	f := functionsLine.FindStringSubmatch(s.stdout.String())
-	if m == nil || f == nil {
-		t.Fatalf("no management or functions line in the banner:\n%s", s.stdout)
+	if f == nil {
+		t.Fatalf("no functions line in the banner:\n%s", s.stdout)
 	}
-	s.management = m[1]
 	u, err := url.Parse(f[1])
 	if err != nil {
 		t.Fatal(err)
@@ -536,5 +507,40 @@ func writeZip(t *testing.T, path string, files map[string]string) {
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKillKeepsDeployedApps kills the server with SIGKILL after a
+// deployment, a settings change and a key were acknowledged, and checks that
+// the restarted server serves the same version with the same settings and
+// key.
+func TestKillKeepsDeployedApps(t *testing.T) {
+	zip := customHandlerZip(t)
+	dir := t.TempDir()
+	s, port := startFunctionsLapisIn(t, dir)
+	ok(t, s, "group", "create", "-n", "kill-rg", "-l", "eastus", "-o", "none")
+	ok(t, s, "storage", "account", "create", "-n", "killstore01", "-g", "kill-rg", "-o", "none")
+	ok(t, s, "functionapp", "create", "-g", "kill-rg", "-n", "kill-app", "-s", "killstore01", "-c", "eastus", "-o", "none")
+	ok(t, s, "functionapp", "deployment", "source", "config-zip", "-g", "kill-rg", "-n", "kill-app", "--src", zip, "-o", "none")
+	ok(t, s, "functionapp", "config", "appsettings", "set", "-g", "kill-rg", "-n", "kill-app", "--settings", "KEPT=yes", "-o", "none")
+	ok(t, s, "functionapp", "keys", "set", "-g", "kill-rg", "-n", "kill-app", "--key-type", "functionKeys", "--key-name", "ci", "--key-value", "kill-key-0123456789abcdef", "-o", "none")
+	wantHello(t, port, "kill-app")
+	deployment := tsv(t, s, "functionapp", "deployment", "list", "-g", "kill-rg", "-n", "kill-app", "--query", "[0].name", "-o", "tsv")
+
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+
+	s2, port2 := startFunctionsLapisIn(t, dir)
+	wantHello(t, port2, "kill-app")
+	if got := tsv(t, s2, "functionapp", "config", "appsettings", "list", "-g", "kill-rg", "-n", "kill-app", "--query", "[?name=='KEPT'].value | [0]", "-o", "tsv"); got != "yes" {
+		t.Errorf("setting after SIGKILL = %q", got)
+	}
+	if got := tsv(t, s2, "functionapp", "keys", "list", "-g", "kill-rg", "-n", "kill-app", "--query", "functionKeys.ci", "-o", "tsv"); got != "kill-key-0123456789abcdef" {
+		t.Errorf("key after SIGKILL = %q", got)
+	}
+	if got := tsv(t, s2, "functionapp", "deployment", "list", "-g", "kill-rg", "-n", "kill-app", "--query", "[0].name", "-o", "tsv"); got != deployment {
+		t.Errorf("deployment after SIGKILL = %q, want %q", got, deployment)
 	}
 }

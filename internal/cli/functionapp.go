@@ -35,7 +35,7 @@ func newFunctionappCmd(g *globals) *cobra.Command {
 	deployment := noun("deployment", "Deploy code to a function app")
 	source := noun("source", "Deploy from a local source")
 	source.AddCommand(configZip(g))
-	deployment.AddCommand(source)
+	deployment.AddCommand(source, deploymentList(g), deploymentShow(g))
 
 	function := noun("function", "Show a function app's functions and manage their keys")
 	fkeys := noun("keys", "Manage a function's keys")

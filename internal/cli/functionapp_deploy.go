@@ -301,3 +301,54 @@ func usageShow(g *globals) *cobra.Command {
 		})
 	return cmd
 }
+
+// deploymentTable is the default table of deployments.
+const deploymentTable = "{Name:name, Status:status, Active:active, Deployer:deployer, StartTime:start_time, Message:message}"
+
+// deploymentOutput lifts a deployment's properties to the top level, as az prints deployments.
+func deploymentOutput(d any) any {
+	m, _ := d.(map[string]any)
+	props, _ := m["properties"].(map[string]any)
+	if props == nil {
+		return d
+	}
+	out := map[string]any{}
+	for k, v := range props {
+		out[k] = v
+	}
+	out["id"], out["name"] = m["id"], m["name"]
+	return out
+}
+
+func deploymentList(g *globals) *cobra.Command {
+	cmd, _ := appCmd(g, "list", "List a function app's deployments, newest first",
+		"  lapis functionapp deployment list -g myapp-rg -n myfuncapp -o table",
+		func(cmd *cobra.Command, c *client, site string) error {
+			items, err := c.list(cmd.Context(), site+"/deployments", webAPI)
+			if err != nil {
+				return err
+			}
+			out := make([]any, 0, len(items))
+			for _, d := range items {
+				out = append(out, deploymentOutput(d))
+			}
+			return g.printTable(out, "[]."+deploymentTable)
+		})
+	return cmd
+}
+
+func deploymentShow(g *globals) *cobra.Command {
+	var id string
+	cmd, ref := appCmd(g, "show", "Show one deployment of a function app",
+		"  lapis functionapp deployment show -g myapp-rg -n myfuncapp --deployment-id 0192f...",
+		func(cmd *cobra.Command, c *client, site string) error {
+			var out any
+			if err := c.do(cmd.Context(), http.MethodGet, site+"/deployments/"+url.PathEscape(id), webAPI, nil, &out); err != nil {
+				return err
+			}
+			return g.printTable(deploymentOutput(out), deploymentTable)
+		})
+	ref.required = append(ref.required, requiredFlag{&id, "--deployment-id"})
+	cmd.Flags().StringVar(&id, "deployment-id", "", "the deployment's id (its name in deployment list)")
+	return cmd
+}

@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	"github.com/lapisdev/lapis/internal/functions/storageclient"
+	"github.com/lapisdev/lapis/internal/substrate"
 )
 
 // Type is a binding type, the "type" of a function.json binding.
@@ -46,7 +50,40 @@ type Addressable interface {
 type Output interface {
 	Type
 	// Write stores value, the JSON the worker returned for binding b (in Outputs, or ReturnValue for "$return").
-	Write(ctx context.Context, fn *Function, b *appconfig.Binding, value json.RawMessage) error
+	// inv is the invocation that produced it, whose trigger metadata binding expressions may use.
+	Write(ctx context.Context, fn *Function, b *appconfig.Binding, inv *Invocation, value json.RawMessage) error
+}
+
+// Input is a binding type that supplies a value to the worker before an invocation (a blob by path, say).
+type Input interface {
+	Type
+	// Read returns the value of in binding b for inv, as the JSON to put in Data[b.Name]. inv carries the trigger
+	// value and metadata that binding expressions in b may refer to. An error fails the invocation.
+	Read(ctx context.Context, fn *Function, b *appconfig.Binding, inv *Invocation) (json.RawMessage, error)
+}
+
+// Env is what the platform that runs an app gives its binding types. Any field may be nil: an app run without
+// the platform has no substrate, for instance, and a binding type that needs one reports it from Start.
+type Env struct {
+	// Substrate keeps binding state that must outlive a restart and be shared by every instance and node of the
+	// app: timer schedule status, blob receipts, retry state.
+	Substrate *substrate.Substrate
+	// Storage reaches Blob and Queue storage for a connection.
+	Storage storageclient.Provider
+	// Clock is the time source for schedules and expressions (default time.Now).
+	Clock func() time.Time
+	// Node is the node's name, for state kept per node.
+	Node string
+	// Logger receives the binding types' own log lines (the app's log).
+	Logger *slog.Logger
+}
+
+// Now returns the current time from the Env's clock, or time.Now.
+func (e *Env) Now() time.Time {
+	if e != nil && e.Clock != nil {
+		return e.Clock()
+	}
+	return time.Now()
 }
 
 // Function is what a binding type learns about the function it serves.
@@ -57,6 +94,10 @@ type Function struct {
 	Def       *appconfig.Function
 	Settings  appconfig.Lookup // app settings (connection names are settings), never nil
 	TriggerIx int              // index of the trigger in Def.Bindings
+	// Env is what the platform provides; never nil (its fields may be).
+	Env *Env
+	// HasInputs is set when some in binding other than the trigger has a type that implements Input.
+	HasInputs bool
 }
 
 // Name returns the function's name.

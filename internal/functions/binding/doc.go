@@ -23,8 +23,16 @@
 // calls when the app stops or is redeployed. The HTTP trigger's Start does nothing: its events arrive through the
 // host's HTTP front door.
 //
+// An input binding implements [Input]: before each invocation the host calls Read for each of the function's in
+// bindings (other than the trigger) whose type implements it, and puts the value in Data under the binding's name.
 // An output binding implements [Output]: after a successful invocation the host calls Write for each out binding
-// the worker set (the binding named "$return" receives ReturnValue). An error fails the invocation.
+// the worker set (the binding named "$return" receives ReturnValue). Both get the [Invocation], whose trigger
+// metadata binding expressions ("{name}", "{queueTrigger}", "{orderId}") refer to. An error fails the invocation.
+//
+// What a binding type needs from the platform arrives in [Function].Env ([Env]): the substrate, for state that
+// must outlive a restart and be shared by instances and nodes (timer schedule status, blob receipts); a
+// storageclient.Provider, to reach Blob and Queue storage for a connection; the clock; the node's name. An app run
+// without the platform gets an Env with nil fields, and a type that needs one says so from Start.
 //
 // The package that defines a binding type is linked into the binary by an import (usually a blank import next to
 // the service that owns the resource, e.g. the queue service imports its queuebinding package).

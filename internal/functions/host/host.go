@@ -66,6 +66,9 @@ type Options struct {
 	// Logger receives invocation logs and worker output; nil discards them.
 	Logger *slog.Logger
 
+	// Env is what binding types get from the platform (substrate, storage, clock); nil gives them an empty one.
+	Env *binding.Env
+
 	// Scale is the app's scale policy (from its hosting plan). The zero value is one instance, started by Start
 	// and again on demand after a crash, never scaled in (used by `lapis func start`).
 	Scale Scale
@@ -279,7 +282,18 @@ func New(opts Options) (*Host, error) {
 			continue
 		}
 		ti := slices.IndexFunc(def.Bindings, func(b appconfig.Binding) bool { return b.IsTrigger() })
-		fn := &binding.Function{App: opts.Name, Dir: root, Host: h.cfg, Def: def, Settings: h.lookup, TriggerIx: ti}
+		env := opts.Env
+		if env == nil {
+			env = &binding.Env{}
+		}
+		fn := &binding.Function{App: opts.Name, Dir: root, Host: h.cfg, Def: def, Settings: h.lookup, TriggerIx: ti, Env: env}
+		for i, b := range def.Bindings {
+			if t, ok := binding.Lookup(b.Type); ok && i != ti && b.Direction == appconfig.In {
+				if _, ok := t.(binding.Input); ok {
+					fn.HasInputs = true
+				}
+			}
+		}
 		if strings.EqualFold(fn.Trigger().Type, httpbinding.TriggerType) && !def.Disabled {
 			cfg, _ := httpbinding.ParseConfig(fn.Trigger())
 			tmpl := cfg.Route

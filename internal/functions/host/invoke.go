@@ -175,6 +175,12 @@ func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Re
 	if data == nil {
 		data = map[string]json.RawMessage{}
 	}
+	if fn.HasInputs {
+		var err error
+		if data, err = h.readInputs(ctx, fn, inv, data); err != nil {
+			return nil, &InvocationError{Kind: Failed, Function: name, ID: id, Msg: err.Error(), Err: err}
+		}
+	}
 	payload, err := json.Marshal(map[string]any{"Data": data, "Metadata": meta})
 	if err != nil {
 		return nil, &InvocationError{Kind: Failed, Function: name, ID: id, Msg: "encoding the payload: " + err.Error(), Err: err}
@@ -217,7 +223,7 @@ func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Re
 		}
 		t, _ := binding.Lookup(b.Type)
 		if out, ok := t.(binding.Output); ok {
-			if err := out.Write(ctx, fn, b, v); err != nil {
+			if err := out.Write(ctx, fn, b, inv, v); err != nil {
 				return &res, &InvocationError{Kind: Failed, Function: name, ID: id, Err: err, Msg: fmt.Sprintf("writing output %s (%s): %v", b.Name, b.Type, err)}
 			}
 		}
@@ -232,4 +238,29 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// readInputs adds the value of every input binding (one whose type implements binding.Input) to a copy of data.
+func (h *Host) readInputs(ctx context.Context, fn *binding.Function, inv *binding.Invocation, data map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(data)+1)
+	for k, v := range data {
+		out[k] = v
+	}
+	for i := range fn.Def.Bindings {
+		b := &fn.Def.Bindings[i]
+		if i == fn.TriggerIx || b.Direction != appconfig.In {
+			continue
+		}
+		t, _ := binding.Lookup(b.Type)
+		in, ok := t.(binding.Input)
+		if !ok {
+			continue
+		}
+		v, err := in.Read(ctx, fn, b, inv)
+		if err != nil {
+			return nil, fmt.Errorf("reading input %s (%s): %w", b.Name, b.Type, err)
+		}
+		out[b.Name] = v
+	}
+	return out, nil
 }

@@ -145,7 +145,7 @@ func (Output) Directions() []appconfig.Direction { return []appconfig.Direction{
 func (Output) Validate(*appconfig.Binding) error { return nil }
 
 // Write implements binding.Output. The front door reads the value from the result itself.
-func (Output) Write(context.Context, *binding.Function, *appconfig.Binding, json.RawMessage) error {
+func (Output) Write(context.Context, *binding.Function, *appconfig.Binding, *binding.Invocation, json.RawMessage) error {
 	return nil
 }
 

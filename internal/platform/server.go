@@ -119,7 +119,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
 		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue, Functions: s.cfg.Ports.Functions},
-		Logger: s.log, Clock: time.Now, DataDir: cfg.DataDir, Node: node, Metrics: s.metrics.reg}
+		Logger: s.log, Clock: time.Now, DataDir: cfg.DataDir, Node: node, Metrics: s.metrics.reg,
+		Peer: s.peer}
 	for i, spec := range services {
 		if lns[i] == nil {
 			continue
@@ -212,6 +213,16 @@ func (s *Server) storageEndpoints(name string) map[string]string {
 		return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/" + name + "/"
 	}
 	return map[string]string{"blob": url(s.cfg.Ports.Blob), "queue": url(s.cfg.Ports.Queue)}
+}
+
+// peer returns a running service by name, for services that use another (functions use blob and queue).
+func (s *Server) peer(name string) service.Service {
+	for _, rs := range s.running {
+		if rs.svc.Name() == name {
+			return rs.svc
+		}
+	}
+	return nil
 }
 
 // Info describes the running server: its endpoints and subscription.

@@ -47,6 +47,8 @@ type Env struct {
 	Node string
 	// Metrics registers the service's Prometheus collectors (served on /metrics).
 	Metrics prometheus.Registerer
+	// Peer returns another running service by name ("blob", "queue"), started before this one, or nil.
+	Peer func(name string) Service
 }
 
 // Ports are the data-plane ports services show in URLs.

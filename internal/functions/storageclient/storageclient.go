@@ -38,6 +38,19 @@ type Account interface {
 	WriteBlob(ctx context.Context, container, name string, data []byte, contentType string) error
 	// BlobURL is the blob's URL on this account's endpoint.
 	BlobURL(container, name string) string
+	// ListBlobs lists the blobs of a container whose names start with prefix (the blob trigger's scan at start).
+	ListBlobs(ctx context.Context, container, prefix string) ([]BlobItem, error)
+	// BlobEvents delivers the blobs created or changed in container from now on, until ctx ends (then the
+	// channel is closed). In process they come from the blob service's events; elsewhere from polling the
+	// listing. Delivery is at least once: the consumer keeps receipts.
+	BlobEvents(ctx context.Context, container string) (<-chan BlobItem, error)
+}
+
+// BlobItem is a blob as listed or as an event names it.
+type BlobItem struct {
+	Container  string
+	Name       string
+	Properties BlobProperties
 }
 
 // Message is a queue message as received.

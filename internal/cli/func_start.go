@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
 	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/platform"

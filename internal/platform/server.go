@@ -215,6 +215,9 @@ func (s *Server) storageEndpoints(name string) map[string]string {
 	return map[string]string{"blob": url(s.cfg.Ports.Blob), "queue": url(s.cfg.Ports.Queue)}
 }
 
+// Service returns a running service by name ("blob", "queue", "functions"), or nil; for tests and tools.
+func (s *Server) Service(name string) service.Service { return s.peer(name) }
+
 // peer returns a running service by name, for services that use another (functions use blob and queue).
 func (s *Server) peer(name string) service.Service {
 	for _, rs := range s.running {

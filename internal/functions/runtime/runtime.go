@@ -22,6 +22,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/arm"
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/metering"
 	"github.com/lapisdev/lapis/internal/functions/webapp"

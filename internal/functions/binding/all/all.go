@@ -1,0 +1,7 @@
+// Package all links every binding type into the binary: the runtime and `lapis func start` import it, so that
+// neither they nor the host name a binding type. A new binding package adds its blank import here.
+package all
+
+import (
+	_ "github.com/lapisdev/lapis/internal/functions/binding/httpbinding" // httpTrigger, http
+)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/arm"
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	"github.com/lapisdev/lapis/internal/functions/binding"
 	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/metering"
@@ -46,6 +47,8 @@ type Runtime struct {
 	store    *webapp.Store
 	siteType *webapp.SiteType
 	metrics  *metrics
+	// bindingEnv is what binding types of every app get: the substrate, storage in process, the clock.
+	bindingEnv *binding.Env
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -135,6 +138,7 @@ func (rt *Runtime) Start(ctx context.Context) (http.Handler, error) {
 	if rt.metrics, err = newMetrics(reg, rt); err != nil {
 		return nil, err
 	}
+	rt.bindingEnv = &binding.Env{Substrate: rt.env.Substrate, Clock: rt.env.Clock, Node: rt.env.Node, Logger: rt.log}
 	armStore := rt.env.Manager.Store()
 	rt.siteType = &webapp.SiteType{Store: armStore, Data: store, Runtime: rt, FrontDoor: rt.FrontDoor, Now: rt.env.Clock}
 	rt.env.Manager.Registry().Register(&webapp.PlanType{Store: armStore})
@@ -427,7 +431,7 @@ func (rt *Runtime) hostOptions(a *app, site *webapp.Site, dir string) host.Optio
 		}
 	}
 	return host.Options{
-		Dir: dir, Name: site.Name, Settings: settings, Keys: keys,
+		Dir: dir, Name: site.Name, Settings: settings, Keys: keys, Env: rt.bindingEnv,
 		DefaultFunctionTimeout: site.DefaultTimeout(), MaxFunctionTimeout: site.MaxTimeout(),
 		Scale: scale, Meter: meter,
 		Logger: slog.New(newLogHandler(rt.log.Handler(), rt.env.Substrate.Conn(), webapp.LogSubject(site.Key), rt.env.Node)),

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +25,9 @@ type outbound struct {
 	fn     string      // X-Lapis-Function, for a forwarded request
 	id     string      // X-Azure-Functions-InvocationId
 	body   []byte
+	// into, if not nil, receives the headers of a frame answer (but hop-by-hop ones), which sets intoDone.
+	into     http.Header
+	intoDone bool
 }
 
 // The headers the host sets itself, and hop-by-hop headers, which are not forwarded.
@@ -71,16 +76,21 @@ const userAgent = "Azure-Functions-Host/" + HostVersion
 // to two goroutines of the connection, which costs more than the rest of the hop. The SDK's server never closes
 // an idle connection, so a connection that fails was not stale: the worker is gone, or it broke the protocol.
 type sockClient struct {
-	path   string
+	path string
+	// frames: the worker speaks the frame protocol (see frames.go); set by probe before the worker takes
+	// invocations.
+	frames bool
 	mu     sync.Mutex
 	idle   []*sockConn
 	closed bool
 }
 
 type sockConn struct {
-	c  net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	c       net.Conn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	fresh   bool   // no request was sent on it yet
+	scratch []byte // frame heads
 }
 
 // maxIdleSockConns bounds the connections kept per worker.
@@ -99,7 +109,7 @@ func (s *sockClient) get(ctx context.Context) (*sockConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sockConn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, nil
+	return &sockConn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096), fresh: true}, nil
 }
 
 func (s *sockClient) put(c *sockConn) {
@@ -156,6 +166,11 @@ func (s *sockClient) do(ctx context.Context, o *outbound, deadline time.Time) (i
 			c.c.Close()
 		}
 	}()
+	if s.frames {
+		status, hdr, body, err := c.roundTripFrame(o)
+		reusable = err == nil
+		return status, hdr, body, err
+	}
 	writeRequest(c.bw, o)
 	if err := c.bw.Flush(); err != nil {
 		return 0, nil, nil, err
@@ -261,4 +276,51 @@ func validValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// roundTripFrame sends o as a request frame and reads the answer frame. On a new connection it sends the preamble
+// first and checks the worker's: errNotFrames if the worker answers anything else.
+func (c *sockConn) roundTripFrame(o *outbound) (int, http.Header, []byte, error) {
+	fresh := c.fresh
+	c.fresh = false
+	if fresh {
+		c.bw.WriteString(framePreamble)
+	}
+	writeRequestFrame(c.bw, o, &c.scratch)
+	if err := c.bw.Flush(); err != nil {
+		return 0, nil, nil, err
+	}
+	if fresh {
+		p, err := c.br.Peek(len(framePreamble))
+		if string(p) != framePreamble {
+			if len(p) > 0 || errors.Is(err, os.ErrDeadlineExceeded) {
+				err = errNotFrames
+			}
+			return 0, nil, nil, err
+		}
+		c.br.Discard(len(framePreamble))
+	}
+	head, body, err := readFrame(c.br, &c.scratch, maxFrameHead, maxFrameBody)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	status, hdr, err := parseResponseHead(head, o.into)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	o.intoDone = o.into != nil
+	return status, hdr, body, nil
+}
+
+// probe checks that the worker answers GET / on its socket, learning whether it speaks frames: it tries the frame
+// protocol, and HTTP if the worker answers the preamble with anything else.
+func (s *sockClient) probe(ctx context.Context, deadline time.Time) error {
+	s.frames = true
+	_, _, _, err := s.do(ctx, &outbound{method: http.MethodGet, uri: "/"}, deadline)
+	if err == nil || !errors.Is(err, errNotFrames) {
+		return err
+	}
+	s.frames = false
+	_, _, _, err = s.do(ctx, &outbound{method: http.MethodGet, uri: "/"}, deadline)
+	return err
 }

@@ -19,14 +19,26 @@
 // the process environment, the app settings, FUNCTIONS_CUSTOMHANDLER_PORT (a free loopback port),
 // FUNCTIONS_CUSTOMHANDLER_WORKER_ID, FUNCTIONS_APP_ROOT_PATH, AzureWebJobsScriptRoot,
 // FUNCTIONS_WORKER_RUNTIME=custom, and LAPIS_WORKER_SOCKET, the path of a Unix-domain socket in a private
-// temporary directory. It is ready when GET / gets any HTTP answer, on the socket or on the port; a worker that
+// temporary directory. It is ready when GET / gets any answer, on the socket or on the port; a worker that
 // exits first, or does not answer within Options.StartTimeout (default 60 s, Azure's limit), is an error quoting
 // the tail of its standard error. Its output is logged.
 //
 // The Go SDK listens on the socket when LAPIS_WORKER_SOCKET is set; other custom handlers ignore it and listen on
 // the port. Over the socket the host writes each request and reads its answer on the invoking goroutine over
-// kept-alive connections (HTTP/1.1, the same protocol), which makes the hop to the worker much cheaper than
-// loopback TCP through net/http's Transport; custom handlers are reached over TCP with net/http.
+// kept-alive connections, one request at a time per connection, which makes the hop to the worker much cheaper
+// than loopback TCP through net/http's Transport; custom handlers are reached over TCP with net/http.
+//
+// On the socket the host speaks frames, a compact binary form of the same HTTP messages (method, request URI,
+// Host, headers and body; status, headers and body), so that neither side formats or parses HTTP text. Each
+// connection starts with the preamble "LAPIS-FRAMES/1\r\n"; the worker answers it with the same preamble before
+// its first answer. The readiness probe learns what the worker speaks: a worker that answers the preamble with
+// anything else (an SDK that predates frames answers 400 Bad Request, as does one run with
+// LAPIS_WORKER_PROTOCOL=http) is probed again, and then talked to, over HTTP/1.1. The "worker started" log says
+// which ("protocol"). Either way the connection's deadline enforces the function timeout, the host closes the
+// connection to abandon an invocation (the worker cancels its context), and the connection ending means the
+// worker is gone. A frame is a 4-byte head length and an 8-byte body length (big-endian), the head (uvarint-length
+// strings: method, URI, Host, then header name and value pairs, one pair per value; or the status as a uvarint,
+// then the pairs) and the body.
 //
 // # Instances and scale
 //

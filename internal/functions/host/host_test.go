@@ -254,16 +254,26 @@ func TestGoSDKApp(t *testing.T) {
 	}
 }
 
-// TestGoSDKAppSocket exercises the host's client for Go SDK workers on their Unix-domain socket.
+// TestGoSDKAppSocket exercises the host's client for Go SDK workers on their Unix-domain socket, with the frame
+// protocol, and with HTTP/1.1 as SDKs that predate frames speak it (LAPIS_WORKER_PROTOCOL=http makes the worker
+// refuse frames, and the host falls back).
 func TestGoSDKAppSocket(t *testing.T) {
 	dir := copyApp(t, "sdkapp")
 	src, _ := filepath.Abs(filepath.Join("testdata", "sdkapp"))
 	goBuild(t, src, filepath.Join(dir, "app"), ".")
+	t.Run("frames", func(t *testing.T) { testSocket(t, dir, nil, "frames") })
+	t.Run("http", func(t *testing.T) { testSocket(t, dir, map[string]string{"LAPIS_WORKER_PROTOCOL": "http"}, "http") })
+}
+
+func testSocket(t *testing.T, dir string, settings map[string]string, protocol string) {
 	l := &logs{}
 	rec := &records{}
-	h, srv := startHost(t, host.Options{Dir: dir, Logger: slog.New(l), Meter: rec.add})
+	h, srv := startHost(t, host.Options{Dir: dir, Logger: slog.New(l), Meter: rec.add, Settings: settings})
 	if l.count("via unix") != 1 {
 		t.Fatal("the Go SDK worker does not listen on its socket")
+	}
+	if l.count("protocol "+protocol) != 1 {
+		t.Fatalf("the host does not talk %s to the worker", protocol)
 	}
 
 	t.Run("payload", func(t *testing.T) {

@@ -222,8 +222,9 @@ func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.F
 	name := fn.Name()
 	id := newID()
 	run := &run{fn: fn, id: id, arrived: time.Now()}
-	status, hdr, rbody, err := h.call(r.Context(), run, &outbound{method: r.Method, uri: r.URL.RequestURI(), host: r.Host,
-		header: r.Header, fn: name, body: body})
+	o := &outbound{method: r.Method, uri: r.URL.RequestURI(), host: r.Host, header: r.Header, fn: name, body: body,
+		into: w.Header()}
+	status, hdr, rbody, err := h.call(r.Context(), run, o)
 	// A forwarded request succeeded when the worker answered below 500.
 	h.done(run, err == nil && status < 500)
 	if err != nil {
@@ -231,12 +232,12 @@ func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.F
 		writeInvocationError(w, err)
 		return
 	}
-	for k, v := range hdr {
-		switch http.CanonicalHeaderKey(k) {
-		case "Connection", "Transfer-Encoding", "Content-Length", "Keep-Alive":
-			continue
+	if !o.intoDone {
+		for k, v := range hdr {
+			if !hopByHop[http.CanonicalHeaderKey(k)] {
+				w.Header()[k] = v
+			}
 		}
-		w.Header()[k] = v
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(rbody)

@@ -368,7 +368,7 @@ func (h *Host) runStart(op *startOp) {
 		h.mu.Unlock()
 		// Logged before the instance takes invocations, so that the log reads in order.
 		h.log.Info("worker started", "app", h.opts.Name, "workerId", w.id, "pid", w.cmd.Process.Pid, "instances", n,
-			"reason", op.reason, "startup", time.Since(t0), "via", w.network)
+			"reason", op.reason, "startup", time.Since(t0), "via", w.network, "protocol", w.protocol())
 	}
 	h.mu.Lock()
 	h.starting--

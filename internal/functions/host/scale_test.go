@@ -41,8 +41,8 @@ func (l *logs) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	l.msgs = append(l.msgs, r.Message)
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "via" {
-			l.msgs = append(l.msgs, "via "+a.Value.String())
+		if a.Key == "via" || a.Key == "protocol" {
+			l.msgs = append(l.msgs, a.Key+" "+a.Value.String())
 		}
 		return true
 	})

@@ -102,8 +102,17 @@ func (w *worker) memory() int64 {
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:4]) + "-" + hex.EncodeToString(b[4:6]) + "-" + hex.EncodeToString(b[6:8]) + "-" +
-		hex.EncodeToString(b[8:10]) + "-" + hex.EncodeToString(b[10:])
+	var s [36]byte
+	hex.Encode(s[0:8], b[:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
 }
 
 func freePort() (int, error) {
@@ -200,8 +209,7 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 	probeSocket := func() bool {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		_, _, _, err := unix.do(pctx, &outbound{method: http.MethodGet, uri: "/"}, time.Now().Add(time.Second))
-		return err == nil
+		return unix.probe(pctx, time.Now().Add(time.Second)) == nil
 	}
 	probe := func(tr *http.Transport) bool {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -238,6 +246,14 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 			tick.Reset(wait)
 		}
 	}
+}
+
+// protocol names how the host talks to w: "frames" (a Go SDK worker on its socket) or "http".
+func (w *worker) protocol() string {
+	if w.sc != nil && w.sc.frames {
+		return "frames"
+	}
+	return "http"
 }
 
 // kill stops the process and waits for it to exit.

@@ -5,15 +5,12 @@
 //
 // # An app
 //
-// The seed's function_app.py translates line for line:
+// The seed's function_app.py translates line for line (its Cosmos DB
+// output is a queue output here):
 //
 //	package main
 //
-//	import (
-//		"encoding/json"
-//
-//		"github.com/lapisdev/lapis/sdk/fn"
-//	)
+//	import "github.com/lapisdev/lapis/sdk/fn"
 //
 //	func main() {
 //		app := fn.NewApp()
@@ -28,46 +25,119 @@
 //				return fn.JSON(200, map[string]string{"message": "Hello, " + name + "!"}), nil
 //			})
 //
+//		// Timer trigger: run every 5 minutes
+//		app.Timer("cleanup_job", "0 */5 * * * *", func(ctx *fn.Context, t fn.TimerInfo) error {
+//			ctx.Logf("Running cleanup job")
+//			return nil
+//		})
+//
+//		// Blob trigger: process uploaded images
+//		app.Blob("process_image", "images/{name}", func(ctx *fn.Context, blob fn.BlobInfo) error {
+//			ctx.Logf("Processing blob: %s, size: %d bytes", blob.Name, blob.Properties.Length)
+//			return nil
+//		}, fn.Connection("AzureWebJobsStorage"))
+//
 //		// Queue trigger with an output binding
-//		app.Function("process_order",
-//			fn.Trigger{Type: "queueTrigger", Name: "msg", Props: map[string]any{
-//				"queueName": "orders", "connection": "AzureWebJobsStorage"}},
-//			func(ctx *fn.Context, inv *fn.Invocation) (any, error) {
-//				var body string
-//				if err := inv.Decode("msg", &body); err != nil {
-//					return nil, err
-//				}
-//				var order map[string]any
-//				if err := json.Unmarshal([]byte(body), &order); err != nil {
-//					return nil, err
-//				}
-//				order["status"] = "processed"
-//				ctx.SetOutput("outputDoc", order)
-//				return nil, nil
-//			},
-//			fn.Output{Type: "cosmosDB", Name: "outputDoc", Props: map[string]any{
-//				"databaseName": "myappdb", "containerName": "processed-orders",
-//				"connection": "CosmosDBConnection"}})
+//		app.Queue("process_order", "orders", func(ctx *fn.Context, msg fn.QueueMessage) error {
+//			var order map[string]any
+//			if err := msg.JSON(&order); err != nil {
+//				return err
+//			}
+//			order["status"] = "processed"
+//			ctx.PutQueueMessage("outputDoc", order)
+//			return nil
+//		}, fn.Connection("AzureWebJobsStorage"), fn.QueueOutput("outputDoc", "processed-orders"))
 //
 //		app.Run()
 //	}
 //
 // [App.HTTP] registers an HTTP function with a typed request and response;
-// [App.HTTPHandler] registers a standard [net/http.Handler] instead. [App.Function]
-// registers a function with any trigger ("timerTrigger", "blobTrigger",
-// "queueTrigger", "eventGridTrigger", "serviceBusTrigger", "eventHubTrigger",
-// "cosmosDBTrigger", ...) whose handler receives the raw [Invocation]. Typed
-// helpers for those triggers are thin wrappers over the same machinery: each
-// builds the trigger binding and converts the raw Data into its type.
+// [App.HTTPHandler] registers a standard [net/http.Handler] instead.
+// [App.Timer], [App.Queue] and [App.Blob] register timer, Storage Queue and
+// blob functions whose handlers receive a [TimerInfo], [QueueMessage] or
+// [BlobInfo]. [App.Function] registers a function with any trigger
+// ("eventGridTrigger", "serviceBusTrigger", "eventHubTrigger",
+// "cosmosDBTrigger", ...) whose handler receives the raw [Invocation]. The
+// typed methods are thin wrappers over the same machinery: each builds the
+// trigger binding and converts the raw Data and Metadata into its type.
 //
 // # Bindings
 //
-// Every function has one trigger and any number of [Input] and [Output]
+// Every function has one trigger and any number of input and output
 // bindings, in function.json's shape (type, direction, name, properties).
-// The function sets outputs with [Context.SetOutput]; the returned value of
-// a generic [Handler] goes to the "$return" output. An HTTP function's
-// response is its "http" output, named "res" (or "$return" with
-// [ResponseName]).
+// Options declare them: [QueueOutput], [BlobOutput] and [BlobInput] for
+// Storage, and [Input] and [Output] for any type (such as a "cosmosDB"
+// output). [Prop] values set properties, on the trigger when passed to a
+// registration method ([Connection], [DataType]) or on a binding when passed
+// to its constructor:
+//
+//	app.Blob("process_image", "images/{name}", handler,
+//		fn.Connection("AzureWebJobsStorage"),
+//		fn.BlobInput("original", "images/{name}"),
+//		fn.BlobOutput("thumb", "thumbnails/{name}", fn.Connection("ThumbStorage")),
+//		fn.QueueOutput("done", "images-done"))
+//
+// Paths and queue names may hold binding expressions, which the host
+// resolves for each invocation: trigger metadata and path parameters
+// ("{name}"), properties of a JSON queue message ("{orderId}"),
+// "{rand-guid}", "{DateTime}", "{sys.UtcNow}" and "%AppSetting%".
+//
+// A function reads inputs with [Context.BlobInput] (blob content) or
+// [Context.Input] (any value, decoded as JSON), and sets outputs with
+// [Context.SetBlob], [Context.PutQueueMessage] (once per message; several
+// messages go out as a JSON array) or [Context.SetOutput] (any value,
+// encoded as JSON). The returned value of a generic [Handler] goes to the
+// "$return" output; typed handlers set "$return" with SetOutput if they
+// declare one. An HTTP function's response is its "http" output, named
+// "res" (or "$return" with [ResponseName]).
+//
+// # Payloads
+//
+// The typed triggers read the payload the host sends (Azure's
+// custom-handler protocol; see below): the trigger value in
+// Data[trigger name] and the trigger metadata in Metadata, whose keys match
+// in any case. Where Azure's documentation is silent the SDK assumes what
+// Azure's host does, and reads tolerantly:
+//
+//   - Timer: Data["timer"] is {"Schedule":{"AdjustForDST":bool},
+//     "ScheduleStatus":{"Last","Next","LastUpdated"} or null,"IsPastDue":bool}.
+//     A missing or null value, or a string that is not a JSON object (a
+//     manual run), is a zero [TimerInfo].
+//   - Queue: Data["msg"] is the message text as a JSON string, already
+//     decoded from the queue's base64 message encoding; a JSON object or
+//     array (a host that parsed a JSON message) is taken as the message's
+//     JSON text. With [DataType]("binary") the string is base64 and is
+//     decoded (a string that is not valid base64 is kept as is). Metadata
+//     holds "Id", "DequeueCount" (a number, or a string holding one),
+//     "InsertionTime", "ExpirationTime", "NextVisibleTime" and "PopReceipt";
+//     "QueueTrigger" is left out, as Azure leaves out every key ending in
+//     "Trigger".
+//   - Blob: Data["blob"] is the content. Blob triggers and blob bindings
+//     this package declares have dataType "binary", for which the content
+//     is a JSON string in standard base64 (how Azure's host serializes
+//     bytes); a string that is not valid base64 is taken as the content
+//     itself. With dataType "string", or none, the string is the content as
+//     text. A JSON object or array is the content's JSON text, and null is
+//     a blob that does not exist. Metadata holds "Uri", "Properties" (Azure's
+//     BlobProperties: "ContentLength" or "Length", "ContentType",
+//     "ContentEncoding", "ETag", "LastModified"), "Metadata" (the blob's
+//     metadata) and one key per path parameter ("name"). [BlobInfo].Name
+//     is "BlobTrigger" when the host sends it, else the path pattern with
+//     the parameters filled in, else read from "Uri"; parameters the host
+//     did not send are matched from the name.
+//   - Times may be ISO 8601 with an offset, ISO 8601 without one (read as
+//     UTC, as a .NET DateTime of unspecified kind), or RFC 1123; they are
+//     returned in UTC. A value serialized twice (an object inside a JSON
+//     string) is read as the object.
+//   - Outputs: [Context.SetBlob] sends a "binary" blob's content in
+//     standard base64 (for the host to decode, as Azure's host does with
+//     string outputs) and a "string" blob's content as text.
+//     [Context.PutQueueMessage] sends one message as the output's value and
+//     several as a JSON array, one queue message per element; a string
+//     message is its text, a struct its JSON.
+//
+// A payload the trigger cannot read fails the invocation with status 400
+// and code "BadPayload"; the function is not called.
 //
 // # Logging
 //
@@ -86,7 +156,18 @@
 // The worker speaks Azure's custom-handler protocol over HTTP on
 // 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT, or on the Unix-domain socket
 // $LAPIS_WORKER_SOCKET when the Lapis host sets it (it is cheaper than
-// loopback TCP; the host uses whichever the worker listens on):
+// loopback TCP; the host uses whichever the worker listens on).
+//
+// On the socket, a connection that starts with the preamble
+// "LAPIS-FRAMES/1\r\n" speaks frames instead of HTTP/1.1 text: the same
+// requests and answers in a compact binary form that the Lapis host uses so
+// that neither side parses HTTP (see the host package for the format). The
+// worker builds each *http.Request directly and buffers the handler's answer
+// (Flush commits the status and headers but sends nothing early; the answer
+// goes when the handler returns). Connections without the preamble are
+// served as HTTP/1.1, and LAPIS_WORKER_PROTOCOL=http turns frames off. The
+// host closing a connection cancels the context of the request in flight
+// on it (within a few milliseconds). The messages are:
 //
 //   - GET / answers 200 {"status":"ready",...}; the host polls it for readiness.
 //   - POST /{function} with {"Data":{...},"Metadata":{...}} invokes the

@@ -313,8 +313,15 @@ func (a *App) serve(ctx context.Context, force <-chan struct{}, ln net.Listener,
 	if hostOnly {
 		srv.ReadHeaderTimeout = 0 // saves setting a read deadline twice per request
 	}
+	var frames *frameServer
+	httpLn := ln
+	if hostOnly && !strings.EqualFold(os.Getenv(EnvWorkerProtocol), "http") {
+		// The host's connections that start with the frame preamble are served as frames, others as HTTP.
+		frames = newFrameServer(a, context.WithoutCancel(ctx))
+		httpLn = newSniffListener(ln, frames)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(httpLn) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("fn: serving: %w", err)
@@ -339,9 +346,15 @@ func (a *App) serve(ctx context.Context, force <-chan struct{}, ln net.Listener,
 		a.log.Info("shutting down: waiting for in-flight invocations", "count", n)
 	}
 	err := srv.Shutdown(sctx)
+	if err == nil && frames != nil {
+		err = frames.shutdown(sctx)
+	}
 	if err != nil {
 		n := a.inflight.Load()
 		srv.Close()
+		if frames != nil {
+			frames.close()
+		}
 		err = fmt.Errorf("fn: shutdown: stopped waiting for %d in-flight invocation(s): %w", n, err)
 	}
 	<-errc

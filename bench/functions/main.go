@@ -203,6 +203,9 @@ func main() {
 		colds = append(colds, time.Since(start))
 		check(ch.Close())
 	}
+	if len(colds) == 0 {
+		return
+	}
 	slices.Sort(colds)
 	fmt.Printf("cold start (host start to first answer): p50 %.1f ms, min %.1f, max %.1f (goal p50 < 50 ms)\n",
 		load.MS(colds[len(colds)/2]), load.MS(colds[0]), load.MS(colds[len(colds)-1]))

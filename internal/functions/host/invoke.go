@@ -166,11 +166,17 @@ func (h *Host) Invoke(ctx context.Context, inv *binding.Invocation) (*binding.Re
 		return nil, &InvocationError{Kind: NotFound, Function: inv.Function, ID: id, Msg: "no such function in app " + h.opts.Name}
 	}
 	name := fn.Name()
-	meta := map[string]any{}
+	// sys is in the metadata that input and output bindings see too, so that {sys.RandGuid} in a blob path is
+	// the value the worker got.
+	sys, _ := json.Marshal(map[string]any{"MethodName": name, "UtcNow": time.Now().UTC().Format(time.RFC3339Nano), "RandGuid": newID()})
+	meta := make(map[string]json.RawMessage, len(inv.Metadata)+1)
 	for k, v := range inv.Metadata {
 		meta[k] = v
 	}
-	meta["sys"] = map[string]any{"MethodName": name, "UtcNow": time.Now().UTC().Format(time.RFC3339Nano), "RandGuid": newID()}
+	meta["sys"] = sys
+	binv := *inv
+	binv.Metadata = meta
+	inv = &binv
 	data := inv.Data
 	if data == nil {
 		data = map[string]json.RawMessage{}

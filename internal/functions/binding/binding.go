@@ -72,6 +72,10 @@ type Env struct {
 	Storage storageclient.Provider
 	// Clock is the time source for schedules and expressions (default time.Now).
 	Clock func() time.Time
+	// Alarm, when set, returns a channel that receives once Clock reads t or later; a test clock fires it when
+	// moved. Nil means a real timer. Binding types wait for a time (a schedule's next occurrence, a retry delay)
+	// through Until, which uses it.
+	Alarm func(t time.Time) <-chan time.Time
 	// Node is the node's name, for state kept per node.
 	Node string
 	// Logger receives the binding types' own log lines (the app's log).
@@ -84,6 +88,16 @@ func (e *Env) Now() time.Time {
 		return e.Clock()
 	}
 	return time.Now()
+}
+
+// Until returns a channel that receives once the Env's clock reads t or later: Alarm's when set, else a real
+// timer for the time from Now to t (at once if t has passed). A caller that waits long should wake now and then
+// and look at Now again, since a real timer does not follow a wall clock that jumps.
+func (e *Env) Until(t time.Time) <-chan time.Time {
+	if e != nil && e.Alarm != nil {
+		return e.Alarm(t)
+	}
+	return time.After(t.Sub(e.Now()))
 }
 
 // Function is what a binding type learns about the function it serves.

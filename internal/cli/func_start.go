@@ -133,6 +133,9 @@ func runFuncStart(parent context.Context, g *globals, root string, port int, por
 			h.Close()
 			return nil, err
 		}
+		for name, err := range h.Broken() {
+			fmt.Fprintf(g.stderr, "Function %s is in error and will not run: %v\n", name, err)
+		}
 		return h, nil
 	}
 

@@ -110,6 +110,7 @@ const DefaultTarget = 100
 type Host struct {
 	opts     Options
 	keys     atomic.Pointer[Keys] // the keys the front door checks; SetKeys replaces them
+	broken   map[string]error     // functions whose trigger did not start (guarded by mu)
 	root     string
 	cfg      *appconfig.HostConfig
 	fns      []*binding.Function

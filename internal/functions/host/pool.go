@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -73,10 +74,17 @@ func (h *Host) Start(ctx context.Context) error {
 		tr := t.(binding.Trigger) // checked by ValidateFunction
 		stop, err := tr.Start(ctx, fn, h)
 		if err != nil {
-			for _, s := range stops {
-				s()
+			// As in Azure, a function whose trigger cannot start (a bad connection, a schedule its plan refuses)
+			// is in error and does not run; the app's other functions do.
+			err = fmt.Errorf("starting the %s trigger: %w", t.Name(), err)
+			h.log.Error("function is in an error state and will not run", "app", h.opts.Name, "function", fn.Name(), "error", err)
+			h.mu.Lock()
+			if h.broken == nil {
+				h.broken = map[string]error{}
 			}
-			return fmt.Errorf("functions host: starting the %s trigger of function %s: %w", t.Name(), fn.Name(), err)
+			h.broken[fn.Name()] = err
+			h.mu.Unlock()
+			continue
 		}
 		stops = append(stops, stop)
 	}
@@ -84,6 +92,13 @@ func (h *Host) Start(ctx context.Context) error {
 	h.stops = append(h.stops, stops...)
 	h.mu.Unlock()
 	return nil
+}
+
+// Broken returns the functions whose trigger failed to start, with why; they do not run.
+func (h *Host) Broken() map[string]error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.broken)
 }
 
 // Close stops the triggers and every worker instance now; invocations in flight fail. It waits for the host's

@@ -26,8 +26,10 @@ import (
 	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/metering"
+	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/functions/webapp"
 	"github.com/lapisdev/lapis/internal/service"
+	"github.com/lapisdev/lapis/internal/storage/connstr"
 )
 
 // DefaultIdleTimeout is how long an instance may sit idle before it is stopped (down to the plan's minimum).
@@ -139,6 +141,16 @@ func (rt *Runtime) Start(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	rt.bindingEnv = &binding.Env{Substrate: rt.env.Substrate, Clock: rt.env.Clock, Node: rt.env.Node, Logger: rt.log}
+	// Storage on this platform's own endpoints is served in process (pushed queue receives, blob events from
+	// the substrate); UseDevelopmentStorage=true means this platform, whatever its ports.
+	devHost := rt.env.Host
+	if devHost == "" {
+		devHost = "127.0.0.1"
+	}
+	if rt.bindingEnv.Storage, err = storageclient.FromServiceEnv(rt.env, storageclient.RESTOptions{
+		Development: connstr.Dev{Host: devHost, BlobPort: rt.env.Ports.Blob, QueuePort: rt.env.Ports.Queue}}); err != nil {
+		return nil, err
+	}
 	armStore := rt.env.Manager.Store()
 	rt.siteType = &webapp.SiteType{Store: armStore, Data: store, Runtime: rt, FrontDoor: rt.FrontDoor, Now: rt.env.Clock}
 	rt.env.Manager.Registry().Register(&webapp.PlanType{Store: armStore})

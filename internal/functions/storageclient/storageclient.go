@@ -2,6 +2,9 @@ package storageclient
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -72,4 +75,76 @@ type BlobProperties struct {
 	LastModified time.Time
 	Created      time.Time
 	Metadata     map[string]string
+}
+
+// ErrNotFound is what a missing blob, container, queue or message is (test with errors.Is); the error itself is
+// an *Error with the service's code (BlobNotFound, ContainerNotFound, QueueNotFound, MessageNotFound).
+var ErrNotFound = errors.New("storage: not found")
+
+// Error is a storage operation the service refused: its HTTP status and Azure error code.
+type Error struct {
+	Op      string // the Account method, e.g. "ReadBlob"
+	Target  string // what it was about: "queue orders", "blob images/cat.png"
+	Status  int    // HTTP status, e.g. 404
+	Code    string // Azure's error code, e.g. "BlobNotFound"
+	Message string // the service's message
+}
+
+func (e *Error) Error() string {
+	s := "storage: " + e.Op
+	if e.Target != "" {
+		s += " " + e.Target
+	}
+	s += fmt.Sprintf(": %d", e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Is makes a 404 match ErrNotFound.
+func (e *Error) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// ConnectionError is a connection string that cannot be used: unparsable, without a key, or naming an account
+// that does not exist here. It never quotes the key.
+type ConnectionError struct {
+	Account string // the account it names, if it could be read
+	Msg     string
+}
+
+func (e *ConnectionError) Error() string {
+	if e.Account != "" {
+		return fmt.Sprintf("storage connection (account %s): %s", e.Account, e.Msg)
+	}
+	return "storage connection: " + e.Msg
+}
+
+// Receipt names a received message to delete: its id and its latest pop receipt.
+type Receipt struct {
+	ID, PopReceipt string
+}
+
+// BatchDeleter is implemented by accounts that delete several messages of a queue in one round (the in-process
+// account pipelines the writes). DeleteMessages returns one error per receipt, nil where the message was deleted.
+// Callers use the function DeleteMessages, which falls back to DeleteMessage.
+type BatchDeleter interface {
+	DeleteMessages(ctx context.Context, queue string, rs []Receipt) []error
+}
+
+// DeleteMessages deletes received messages of a queue: in one round when the account is a BatchDeleter, else one
+// by one. It returns one error per receipt.
+func DeleteMessages(ctx context.Context, a Account, queue string, rs []Receipt) []error {
+	if bd, ok := a.(BatchDeleter); ok {
+		return bd.DeleteMessages(ctx, queue, rs)
+	}
+	errs := make([]error, len(rs))
+	for i, r := range rs {
+		errs[i] = a.DeleteMessage(ctx, queue, r.ID, r.PopReceipt)
+	}
+	return errs
 }

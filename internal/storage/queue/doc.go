@@ -78,4 +78,11 @@
 // never polls JetStream. It returns ctx.Err() when ctx ends, ErrStopped
 // when the service stops and ErrQueueNotFound when the queue does not
 // exist.
+//
+// [Service.ReceiveMany] and [Service.DeleteMany] are Receive and Delete for
+// batches, with the same rules: the batch's writes go to JetStream
+// pipelined (published asynchronously, each still a compare-and-set on the
+// message's revision, acknowledgements awaited together), so a batch holds
+// the queue for about one round trip instead of one per message. The queue
+// trigger uses them.
 package queue

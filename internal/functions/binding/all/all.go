@@ -3,5 +3,8 @@
 package all
 
 import (
+	_ "github.com/lapisdev/lapis/internal/functions/binding/blobbinding" // blobTrigger, blob
 	_ "github.com/lapisdev/lapis/internal/functions/binding/httpbinding" // httpTrigger, http
+	_ "github.com/lapisdev/lapis/internal/functions/binding/queuebinding"
+	_ "github.com/lapisdev/lapis/internal/functions/binding/timerbinding" // timerTrigger
 )

@@ -1,0 +1,8 @@
+package blobbinding
+
+import "github.com/lapisdev/lapis/internal/functions/binding"
+
+func init() {
+	binding.Register(Trigger{})
+	binding.Register(Blob{})
+}

@@ -1,0 +1,8 @@
+package queuebinding
+
+import "github.com/lapisdev/lapis/internal/functions/binding"
+
+func init() {
+	binding.Register(Trigger{})
+	binding.Register(Output{})
+}

@@ -23,10 +23,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	"github.com/lapisdev/lapis/internal/functions/binding"
 	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
 	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
 	"github.com/lapisdev/lapis/internal/functions/host"
+	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/platform"
+	"github.com/lapisdev/lapis/internal/storage/account"
+	"github.com/lapisdev/lapis/internal/storage/blob"
+	"github.com/lapisdev/lapis/internal/storage/connstr"
+	"github.com/lapisdev/lapis/internal/storage/queue"
 )
 
 // defaultFuncPort is Core Tools' port.
@@ -101,8 +107,9 @@ func runFuncStart(parent context.Context, g *globals, root string, port int, por
 	}
 
 	if embed {
-		stopPlatform := embedPlatform(ctx, g, root, port == 0, log)
+		env, stopPlatform := embedPlatform(ctx, g, root, port == 0, log)
 		defer stopPlatform()
+		opts.Env = env
 	}
 
 	// build makes a host from the app as it is now: a Go app is built first.
@@ -314,12 +321,16 @@ func printFunctions(g *globals, h *host.Host, base string) {
 	}
 }
 
-// embedPlatform starts the platform for func start unless one is already running, and returns what stops it.
-// A platform that cannot start (a port in use, say) is a warning, not an error: the app still runs.
-func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool, log *slog.Logger) func() {
+// embedPlatform starts the platform for func start unless one is already running, and returns what the app's
+// bindings get from it and what stops it. With the embedded platform, storage on its endpoints is served in
+// process and the substrate keeps timer and blob-trigger state; with another running Lapis (or none), bindings
+// reach storage over REST and keep their state in memory. A platform that cannot start (a port in use, say) is a
+// warning, not an error: the app still runs.
+func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool, log *slog.Logger) (*binding.Env, func()) {
+	env := &binding.Env{Storage: storageclient.NewREST(storageclient.RESTOptions{}), Logger: log}
 	if c, err := newClient(g); err == nil && c.reachable(ctx) {
 		fmt.Fprintf(g.stdout, "Using the running Lapis platform at %s.\n", c.endpoint)
-		return func() {}
+		return env, func() {}
 	}
 	cfg := platform.Defaults()
 	cfg.DataDir = g.dataDir
@@ -336,13 +347,40 @@ func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool,
 	if err != nil {
 		cancel()
 		fmt.Fprintf(g.stderr, "Warning: the Lapis platform did not start (%v); the app runs without Lapis storage.\n", err)
-		return func() {}
+		return env, func() {}
 	}
 	info := srv.Info()
 	fmt.Fprintf(g.stdout, "Lapis platform (data in %s): management %s, blob %s, queue %s\n", cfg.DataDir,
 		info.Management, info.Endpoints["blob"], info.Endpoints["queue"])
-	return func() {
+	env.Substrate = srv.Substrate()
+	pinfo := srv.Info()
+	blobPort, queuePort := portOf(pinfo.Endpoints["blob"]), portOf(pinfo.Endpoints["queue"])
+	q, _ := srv.Service("queue").(*queue.Service)
+	b, _ := srv.Service("blob").(*blob.Service)
+	if q != nil {
+		provider, err := storageclient.NewInProcess(storageclient.InProcessOptions{Queue: q, Blob: b, Substrate: srv.Substrate(),
+			Accounts:     &account.Directory{Store: srv.Manager().Store()},
+			BlobEndpoint: hostPort(pinfo.Endpoints["blob"]), QueueEndpoint: hostPort(pinfo.Endpoints["queue"]),
+			REST:   storageclient.RESTOptions{Development: connstr.Dev{Host: "127.0.0.1", BlobPort: blobPort, QueuePort: queuePort}},
+			Logger: log})
+		if err == nil {
+			env.Storage = provider
+		}
+	}
+	return env, func() {
 		cancel()
 		srv.Wait()
 	}
+}
+
+// portOf is the port of an endpoint URL (0 if it has none).
+func portOf(u string) int {
+	_, p, _ := net.SplitHostPort(hostPort(u))
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// hostPort is the host:port of an endpoint URL.
+func hostPort(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
 }

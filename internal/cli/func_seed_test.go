@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lapisdev/lapis/internal/functions/storageclient"
+	"github.com/lapisdev/lapis/internal/storage/account"
+)
+
+// TestSeedExample runs examples/seed with lapis func start and its embedded platform, and drives its storage
+// triggers as the seed describes: an upload to images/ makes thumbnails/{name}.txt, and an order put on the
+// orders queue comes out processed on processed-orders.
+func TestSeedExample(t *testing.T) {
+	offline(t)
+	src, err := filepath.Abs(filepath.Join("..", "..", "examples", "seed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdkDir, err := filepath.Abs(filepath.Join("..", "..", "sdk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "seed")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "app"))
+	os.RemoveAll(filepath.Join(dir, ".lapis"))
+	gomod, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
+	gomod = []byte(strings.Replace(string(gomod), "=> ../../sdk", "=> "+sdkDir, 1))
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), gomod, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	base, out := startApp(t, dir)
+	if got := getJSON(t, base+"/api/hello?name=Azure"); got["message"] != "Hello, Azure!" {
+		t.Fatalf("hello: %v", got)
+	}
+	m := regexp.MustCompile(`blob (http://\S+), queue (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no embedded platform endpoints in:\n%s", out)
+	}
+	conn := fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s",
+		account.DevAccount, account.DevKey, m[1], account.DevAccount, m[2], account.DevAccount)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	acct, err := storageclient.NewREST(storageclient.RESTOptions{}).Account(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// process_image: an upload to images/ fires once, with the blob's name and size.
+	if err := acct.CreateContainer(ctx, "images"); err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.WriteBlob(ctx, "images", "cat.png", []byte("not really a png"), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	var info []byte
+	for info == nil {
+		b, _, err := acct.ReadBlob(ctx, "thumbnails", "cat.png.txt")
+		if err == nil {
+			info = b
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no thumbnails/cat.png.txt: %v\n%s", err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(string(info), "cat.png") || !strings.Contains(string(info), "16") {
+		t.Errorf("thumbnails/cat.png.txt = %q, want the name and the size (16 bytes)", info)
+	}
+
+	// process_order: an order on the orders queue comes out processed.
+	if err := acct.CreateQueue(ctx, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acct.PutMessage(ctx, "orders", base64.StdEncoding.EncodeToString([]byte(`{"orderId":"12345","total":42}`)), 0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.CreateQueue(ctx, "processed-orders"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := acct.ReceiveMessages(ctx, "processed-orders", 1, time.Minute, time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("processed-orders: %v %v\n%s", msgs, err, out)
+	}
+	text := msgs[0].Text
+	if b, err := base64.StdEncoding.DecodeString(text); err == nil {
+		text = string(b)
+	}
+	var order map[string]any
+	if err := json.Unmarshal([]byte(text), &order); err != nil || order["orderId"] != "12345" || order["status"] != "processed" {
+		t.Errorf("processed order = %s (%v)", text, err)
+	}
+}

@@ -239,6 +239,8 @@ type function struct {
 	raw     http.Handler
 	route   *routeTemplate
 	resName string
+	// retry is the function's retry policy ([Retry]), or nil.
+	retry *RetryPolicy
 }
 
 func (f *function) trigger() *Binding { return &f.bindings[0] }

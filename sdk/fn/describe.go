@@ -29,18 +29,27 @@ type Description struct {
 	Functions []FunctionDescription `json:"functions"`
 }
 
-// FunctionDescription describes one function: its name, and its bindings
-// (the trigger first) exactly as its function.json would hold them.
+// FunctionDescription describes one function: its name, its bindings (the
+// trigger first) and its retry policy, exactly as its function.json would
+// hold them.
 type FunctionDescription struct {
 	Name     string    `json:"name"`
 	Bindings []Binding `json:"bindings"`
+	// Retry is the function's retry policy ([Retry]), function.json's
+	// "retry", or nil.
+	Retry *RetryPolicy `json:"retry,omitempty"`
 }
 
 // Describe returns the app's description.
 func (a *App) Describe() Description {
 	d := Description{Version: DescribeVersion, SDK: "lapis-go", HTTPForwarding: true, Functions: []FunctionDescription{}}
 	for _, f := range a.functions() {
-		d.Functions = append(d.Functions, FunctionDescription{Name: f.name, Bindings: slices.Clone(f.bindings)})
+		fd := FunctionDescription{Name: f.name, Bindings: slices.Clone(f.bindings)}
+		if f.retry != nil {
+			p := *f.retry
+			fd.Retry = &p
+		}
+		d.Functions = append(d.Functions, fd)
 	}
 	return d
 }
@@ -81,8 +90,9 @@ func (a *App) FunctionJSON() []byte {
 func (a *App) WriteFunctionJSON(dir string) error {
 	for _, f := range a.functions() {
 		b, err := json.MarshalIndent(struct {
-			Bindings []Binding `json:"bindings"`
-		}{f.bindings}, "", "  ")
+			Bindings []Binding    `json:"bindings"`
+			Retry    *RetryPolicy `json:"retry,omitempty"`
+		}{f.bindings, f.retry}, "", "  ")
 		if err != nil {
 			return fmt.Errorf("fn: function %q: %w", f.name, err)
 		}

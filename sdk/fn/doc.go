@@ -139,6 +139,21 @@
 // A payload the trigger cannot read fails the invocation with status 400
 // and code "BadPayload"; the function is not called.
 //
+// # Retries
+//
+// [Retry] declares a function's retry policy, function.json's "retry":
+// [FixedDelay] or [ExponentialBackoff], which the host applies, as Azure's
+// does, to timer, Event Hubs, Cosmos DB and Kafka triggers. A run under a
+// policy finds which attempt it is, and why the previous one failed, with
+// [Context.RetryContext]:
+//
+//	app.Timer("sync_prices", "0 0 * * * *", func(ctx *fn.Context, t fn.TimerInfo) error {
+//		if rc, ok := ctx.RetryContext(); ok && rc.RetryCount > 0 {
+//			ctx.Logf("retry %d of %d", rc.RetryCount, rc.MaxRetryCount)
+//		}
+//		return syncPrices(ctx)
+//	}, fn.Retry(fn.ExponentialBackoff(5, 10*time.Second, 15*time.Minute)))
+//
 // # Logging
 //
 // [Context.Log] (a [log/slog.Logger]) and [Context.Logf] write the
@@ -201,7 +216,8 @@
 //   - GET /.lapis/functions on a running worker.
 //
 // The document is {"version":1,"sdk":"lapis-go","httpForwarding":true,
-// "functions":[{"name":"hello","bindings":[...]}]}: each function's object
+// "functions":[{"name":"hello","bindings":[...]}]}, with "retry" next to
+// "bindings" for a function with a retry policy: each function's object
 // without "name" is its function.json. [App.WriteFunctionJSON] writes those
 // files, for deploying the app in the plain custom-handler layout.
 //

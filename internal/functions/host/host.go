@@ -333,6 +333,7 @@ func (h *Host) describe() ([]*appconfig.Function, bool, error) {
 		Functions      []struct {
 			Name     string            `json:"name"`
 			Bindings []json.RawMessage `json:"bindings"`
+			Retry    json.RawMessage   `json:"retry"` // function.json "retry", parsed by appconfig
 		} `json:"functions"`
 	}
 	if err := json.Unmarshal(out, &d); err != nil {
@@ -341,7 +342,12 @@ func (h *Host) describe() ([]*appconfig.Function, bool, error) {
 	var fns []*appconfig.Function
 	var errs []error
 	for _, f := range d.Functions {
-		data, _ := json.Marshal(map[string]any{"bindings": f.Bindings})
+		// The function's function.json: its bindings and, when it declares one, its retry policy.
+		doc := map[string]any{"bindings": f.Bindings}
+		if len(f.Retry) > 0 && string(f.Retry) != "null" {
+			doc["retry"] = f.Retry
+		}
+		data, _ := json.Marshal(doc)
 		def, err := appconfig.ParseFunction(f.Name, data, h.lookup)
 		if err != nil {
 			errs = append(errs, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/lapisdev/lapis/sdk/fn"
 )
@@ -54,5 +55,19 @@ func main() {
 			os.Exit(3)
 			return nil, nil
 		})
+	// SDKAPP_RETRY=1 adds timer functions with retry policies (retry_test.go), leaving the other tests' six
+	// functions alone otherwise.
+	if os.Getenv("SDKAPP_RETRY") == "1" {
+		timer := func(ctx *fn.Context, t fn.TimerInfo) error {
+			if rc, ok := ctx.RetryContext(); ok {
+				ctx.Logf("attempt %d of %d", rc.RetryCount, rc.MaxRetryCount)
+			}
+			return fmt.Errorf("failing on purpose")
+		}
+		app.Timer("backoff", "0 */5 * * * *", timer, fn.UseMonitor(false),
+			fn.Retry(fn.ExponentialBackoff(5, 10*time.Second, 15*time.Minute)))
+		app.Timer("fixed", "0 0 * * * *", timer, fn.Retry(fn.FixedDelay(fn.RetryForever, 1500*time.Millisecond)))
+		app.Timer("noretry", "0 0 * * * *", timer)
+	}
 	app.Run()
 }

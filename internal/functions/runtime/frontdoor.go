@@ -58,6 +58,7 @@ const startWait = 60 * time.Second
 func (rt *Runtime) awaitHost(r *http.Request, a *app) *running {
 	timer := time.NewTimer(startWait)
 	defer timer.Stop()
+	refreshed := false // one look at the store per request: a start that fails is not retried for it
 	for {
 		if cur := a.cur.Load(); cur != nil {
 			return cur
@@ -65,8 +66,11 @@ func (rt *Runtime) awaitHost(r *http.Request, a *app) *running {
 		rt.mu.Lock()
 		ch := rt.changed
 		rt.mu.Unlock()
-		if !a.starting.Load() && !rt.refresh(r.Context(), a) {
-			return a.cur.Load()
+		if !a.starting.Load() {
+			if refreshed || !rt.refresh(r.Context(), a) {
+				return a.cur.Load()
+			}
+			refreshed = true
 		}
 		select {
 		case <-ch:

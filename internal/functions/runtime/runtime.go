@@ -356,7 +356,8 @@ func (rt *Runtime) apply(a *app, site *webapp.Site) {
 			rt.log.Info("function app stopped", "app", site.Name)
 			rt.drainAsync(r)
 		}
-		if a.starting.Swap(false) {
+		// A newer record may be waiting (a start the front door saw first): then the waiters keep waiting.
+		if len(a.kick) == 0 && a.starting.Swap(false) {
 			rt.notify()
 		}
 		return
@@ -484,10 +485,19 @@ func (rt *Runtime) drain(ctx context.Context, r *running) {
 	if err := r.host.Shutdown(ctx); err != nil {
 		rt.log.Warn("function app version stopped before its invocations finished", "app", r.site.Name, "deployment", r.dep, "err", err)
 	}
+	// The files go only when no host serves them and the site's record no longer names this deployment: a
+	// stopped site that starts again, or a restart, starts its next host on the same directory.
+	rt.extractM.Lock() // no unpack (and so no new host on the directory) meanwhile
+	defer rt.extractM.Unlock()
 	rt.mu.Lock()
 	inUse := false
 	for _, a := range rt.apps {
 		if c := a.cur.Load(); c != nil && c.dir == r.dir {
+			inUse = true
+		}
+	}
+	if rec := rt.sites[r.site.Key]; rec != nil {
+		if site, err := webapp.SiteFromRecord(rec, nil); err == nil && site.Deployment == r.dep {
 			inUse = true
 		}
 	}
@@ -513,7 +523,8 @@ func (rt *Runtime) notify() {
 }
 
 // refresh reads a site's record from the store when the front door finds no host: the watch may not have
-// delivered a start yet. If the app should run, its loop is woken and the front door waits for it.
+// delivered a start yet, or its loop not have begun the start. If the app should run, its loop is woken and the
+// front door waits for it.
 func (rt *Runtime) refresh(ctx context.Context, a *app) bool {
 	rt.mu.Lock()
 	rec := rt.sites[a.key]
@@ -526,7 +537,7 @@ func (rt *Runtime) refresh(ctx context.Context, a *app) bool {
 		return false
 	}
 	fresh, err := rt.env.Manager.Store().Get(ctx, id)
-	if err != nil || fresh == nil || fresh.Revision <= rec.Revision {
+	if err != nil || fresh == nil || fresh.Revision < rec.Revision {
 		return false
 	}
 	site, err := webapp.SiteFromRecord(fresh, nil)

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"github.com/lapisdev/lapis/internal/functions/functest"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,9 +21,7 @@ import (
 	"github.com/lapisdev/lapis/internal/platform"
 	"github.com/lapisdev/lapis/internal/service"
 	"github.com/lapisdev/lapis/internal/storage/account"
-	"github.com/lapisdev/lapis/internal/storage/blob"
 	"github.com/lapisdev/lapis/internal/storage/connstr"
-	"github.com/lapisdev/lapis/internal/storage/queue"
 )
 
 type lapis struct {
@@ -37,40 +34,10 @@ type lapis struct {
 
 func startLapis(t *testing.T) *lapis {
 	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	cfg := platform.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Ports = platform.Ports{Functions: -1}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := platform.Start(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() { cancel(); srv.Wait() })
-	ep := srv.Info().Endpoints
-	l := &lapis{srv: srv, blobURL: ep["blob"], queueURL: ep["queue"]}
-	bu, _ := url.Parse(ep["blob"])
-	qu, _ := url.Parse(ep["queue"])
-	l.blobHost, l.queueHost = bu.Host, qu.Host
-	l.conn = fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s;",
-		account.DevAccount, account.DevKey, ep["blob"], account.DevAccount, ep["queue"], account.DevAccount)
-	l.inProcess, err = storageclient.NewInProcess(storageclient.InProcessOptions{
-		Queue:         srv.Service("queue").(*queue.Service),
-		Blob:          srv.Service("blob").(*blob.Service),
-		Substrate:     srv.Substrate(),
-		Accounts:      &account.Directory{Store: srv.Manager().Store()},
-		BlobEndpoint:  l.blobHost,
-		QueueEndpoint: l.queueHost,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	p := functest.Start(t)
+	ep := p.Server.Info().Endpoints
+	return &lapis{srv: p.Server, conn: p.Conn, blobHost: p.BlobHost, queueHost: p.QueueHost,
+		blobURL: ep["blob"], queueURL: ep["queue"], inProcess: p.InProcess(t)}
 }
 
 // countingTransport counts the requests that go over HTTP.

@@ -10,9 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,36 +24,19 @@ import (
 
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	"github.com/lapisdev/lapis/internal/functions/binding/blobbinding"
+	"github.com/lapisdev/lapis/internal/functions/functest"
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/platform"
-	"github.com/lapisdev/lapis/internal/storage/account"
-	"github.com/lapisdev/lapis/internal/storage/blob"
-	"github.com/lapisdev/lapis/internal/storage/queue"
 )
 
 var handlerPath string // the built test custom handler
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "blobbinding-handler")
-	if err != nil {
-		panic(err)
-	}
-	handlerPath = filepath.Join(dir, "handler")
-	cmd := exec.Command("go", "build", "-o", handlerPath, "./testdata/handler")
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build handler: %v\n%s", err, b)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(functest.MainWithWorker(m, "./testdata/handler", &handlerPath)) }
 
 // lapis is a running platform with clients for a test.
 type lapis struct {
+	*functest.Platform
 	srv   *platform.Server
 	conn  string // connection string of devstoreaccount1 on it
 	blob  *azblob.Client
@@ -65,25 +46,9 @@ type lapis struct {
 
 func startLapis(t *testing.T) *lapis {
 	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	cfg := platform.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Ports = platform.Ports{Functions: -1}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := platform.Start(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() { cancel(); srv.Wait() })
-	ep := srv.Info().Endpoints
-	l := &lapis{srv: srv}
-	bu, _ := url.Parse(ep["blob"])
-	qu, _ := url.Parse(ep["queue"])
-	l.blobH, l.queue = bu.Host, qu.Host
-	l.conn = fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s;",
-		account.DevAccount, account.DevKey, ep["blob"], account.DevAccount, ep["queue"], account.DevAccount)
+	p := functest.Start(t)
+	l := &lapis{Platform: p, srv: p.Server, conn: p.Conn, blobH: p.BlobHost, queue: p.QueueHost}
+	var err error
 	if l.blob, err = azblob.NewClientFromConnectionString(l.conn, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -91,21 +56,7 @@ func startLapis(t *testing.T) *lapis {
 }
 
 // provider is what the platform gives its hosts: accounts on its endpoints served in process.
-func (l *lapis) provider(t *testing.T) storageclient.Provider {
-	t.Helper()
-	p, err := storageclient.NewInProcess(storageclient.InProcessOptions{
-		Queue:         l.srv.Service("queue").(*queue.Service),
-		Blob:          l.srv.Service("blob").(*blob.Service),
-		Substrate:     l.srv.Substrate(),
-		Accounts:      &account.Directory{Store: l.srv.Manager().Store()},
-		BlobEndpoint:  l.blobH,
-		QueueEndpoint: l.queue,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func (l *lapis) provider(t *testing.T) storageclient.Provider { return l.InProcess(t) }
 
 // copyApp copies testdata/app with the handler into a new directory; edit may change it.
 func copyApp(t *testing.T, edit func(dir string)) string {

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -24,36 +22,21 @@ import (
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	"github.com/lapisdev/lapis/internal/functions/binding/queuebinding"
+	"github.com/lapisdev/lapis/internal/functions/functest"
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/platform"
 	"github.com/lapisdev/lapis/internal/storage/account"
-	"github.com/lapisdev/lapis/internal/storage/blob"
 	"github.com/lapisdev/lapis/internal/storage/queue"
 )
 
 var handlerPath string // the built test custom handler
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "queuebinding-handler")
-	if err != nil {
-		panic(err)
-	}
-	handlerPath = filepath.Join(dir, "handler")
-	cmd := exec.Command("go", "build", "-o", handlerPath, "./testdata/handler")
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build handler: %v\n%s", err, b)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(functest.MainWithWorker(m, "./testdata/handler", &handlerPath)) }
 
 // lapis is a running platform for a test.
 type lapis struct {
+	*functest.Platform
 	srv          *platform.Server
 	conn         string // connection string of devstoreaccount1 on it
 	blobHostPort string
@@ -62,47 +45,12 @@ type lapis struct {
 
 func startLapis(t testing.TB) *lapis {
 	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	cfg := platform.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Ports = platform.Ports{Functions: -1}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := platform.Start(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() { cancel(); srv.Wait() })
-	ep := srv.Info().Endpoints
-	l := &lapis{srv: srv}
-	bu, _ := url.Parse(ep["blob"])
-	qu, _ := url.Parse(ep["queue"])
-	l.blobHostPort, l.queueHost = bu.Host, qu.Host
-	l.conn = fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s;",
-		account.DevAccount, account.DevKey, ep["blob"], account.DevAccount, ep["queue"], account.DevAccount)
-	return l
+	p := functest.Start(t)
+	return &lapis{Platform: p, srv: p.Server, conn: p.Conn, blobHostPort: p.BlobHost, queueHost: p.QueueHost}
 }
 
 // inProcess is the provider the platform gives its hosts.
-func (l *lapis) inProcess(t testing.TB) storageclient.Provider {
-	t.Helper()
-	p, err := storageclient.NewInProcess(storageclient.InProcessOptions{
-		Queue:         l.srv.Service("queue").(*queue.Service),
-		Blob:          l.srv.Service("blob").(*blob.Service),
-		Substrate:     l.srv.Substrate(),
-		Accounts:      &account.Directory{Store: l.srv.Manager().Store()},
-		BlobEndpoint:  l.blobHostPort,
-		QueueEndpoint: l.queueHost,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func (l *lapis) inProcess(t testing.TB) storageclient.Provider { return l.InProcess(t) }
 
 func (l *lapis) providers(t testing.TB) map[string]storageclient.Provider {
 	return map[string]storageclient.Provider{

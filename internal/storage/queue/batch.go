@@ -24,28 +24,9 @@ func (s *Service) kvSubject(gen, id string) string {
 // trip after another, so a batch holds the queue for about one round trip.
 // The Functions queue trigger receives this way.
 func (s *Service) ReceiveMany(ctx context.Context, account, queue string, n int, visibility time.Duration) ([]Message, error) {
-	for {
-		msgs, changed, next, err := s.dequeueMany(ctx, account, queue, n, visibility)
-		if err != nil || len(msgs) > 0 {
-			return msgs, err
-		}
-		wait := maxWait
-		if next != 0 {
-			wait = min(wait, max(time.Duration(next-s.now().UnixNano()), time.Millisecond))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-s.done:
-			t.Stop()
-			return nil, ErrStopped
-		case <-changed:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	return s.await(ctx, func() ([]Message, <-chan struct{}, int64, error) {
+		return s.dequeueMany(ctx, account, queue, n, visibility)
+	})
 }
 
 // dequeueMany is dequeue with the updates published asynchronously and

@@ -338,8 +338,16 @@ func (s *Service) Get(ctx context.Context, account, queue string, n int, visibil
 // service stops, and ErrQueueNotFound when the queue does not exist or is
 // deleted while waiting.
 func (s *Service) Receive(ctx context.Context, account, queue string, n int, visibility time.Duration) ([]Message, error) {
+	return s.await(ctx, func() ([]Message, <-chan struct{}, int64, error) {
+		return s.dequeue(ctx, account, queue, n, visibility)
+	})
+}
+
+// await calls dq until it dequeues something or fails, waiting between calls for the queue to change or its
+// next invisible message to become visible (dq returns both when it finds nothing).
+func (s *Service) await(ctx context.Context, dq func() ([]Message, <-chan struct{}, int64, error)) ([]Message, error) {
 	for {
-		msgs, changed, next, err := s.dequeue(ctx, account, queue, n, visibility)
+		msgs, changed, next, err := dq()
 		if err != nil || len(msgs) > 0 {
 			return msgs, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -224,13 +225,26 @@ func (h *Host) forwardHTTP(w http.ResponseWriter, r *http.Request, fn *binding.F
 	run := &run{fn: fn, id: id, arrived: time.Now()}
 	o := &outbound{method: r.Method, uri: r.URL.RequestURI(), host: r.Host, header: r.Header, fn: name, body: body,
 		into: w.Header()}
+	logged := h.log.Enabled(r.Context(), slog.LevelInfo) // the log line costs more than the hop when nobody reads it
+	if logged {
+		h.log.Info("Executing 'Functions."+name+"'", "app", h.opts.Name, "function", name, "invocationId", id)
+	}
 	status, hdr, rbody, err := h.call(r.Context(), run, o)
 	// A forwarded request succeeded when the worker answered below 500.
 	h.done(run, err == nil && status < 500)
 	if err != nil {
-		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id, "error", err)
+		h.log.Error("Executed 'Functions."+name+"' (Failed)", "app", h.opts.Name, "function", name, "invocationId", id,
+			"error", err, "duration", time.Since(run.arrived))
 		writeInvocationError(w, err)
 		return
+	}
+	if logged {
+		outcome := "Succeeded"
+		if status >= 500 {
+			outcome = "Failed"
+		}
+		h.log.Info("Executed 'Functions."+name+"' ("+outcome+")", "app", h.opts.Name, "function", name, "invocationId", id,
+			"status", status, "duration", time.Since(run.arrived))
 	}
 	if !o.intoDone {
 		for k, v := range hdr {

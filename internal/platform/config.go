@@ -23,6 +23,7 @@ const (
 	DefaultBlobPort       = 10000
 	DefaultQueuePort      = 10001
 	DefaultFunctionsPort  = 7071
+	DefaultEventGridPort  = 7072
 )
 
 // Config is everything `lapis start` takes. Every default is in Defaults.
@@ -52,6 +53,7 @@ type Ports struct {
 	Blob       int
 	Queue      int
 	Functions  int
+	EventGrid  int
 }
 
 // Defaults returns the default configuration.
@@ -61,7 +63,7 @@ func Defaults() Config {
 		Listen:          "127.0.0.1",
 		Sync:            substrate.SyncInterval,
 		SyncInterval:    time.Second,
-		Ports:           Ports{Management: DefaultManagementPort, Blob: DefaultBlobPort, Queue: DefaultQueuePort, Functions: DefaultFunctionsPort},
+		Ports:           Ports{Management: DefaultManagementPort, Blob: DefaultBlobPort, Queue: DefaultQueuePort, Functions: DefaultFunctionsPort, EventGrid: DefaultEventGridPort},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

@@ -118,7 +118,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		*spec.port(&s.cfg.Ports) = lns[i].Addr().(*net.TCPAddr).Port
 	}
 	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
-		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue, Functions: s.cfg.Ports.Functions},
+		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue, Functions: s.cfg.Ports.Functions,
+			EventGrid: s.cfg.Ports.EventGrid},
 		Logger: s.log, Clock: time.Now, DataDir: cfg.DataDir, Node: node, Metrics: s.metrics.reg,
 		Peer: s.peer}
 	for i, spec := range services {

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"github.com/lapisdev/lapis/internal/eventgrid"
 	"github.com/lapisdev/lapis/internal/functions/runtime"
 	"github.com/lapisdev/lapis/internal/service"
 	"github.com/lapisdev/lapis/internal/storage/blob"
@@ -22,4 +23,6 @@ var services = []serviceSpec{
 		new: func(e service.Env) (service.Service, error) { return queue.New(e) }},
 	{name: "functions", port: func(p *Ports) *int { return &p.Functions },
 		new: func(e service.Env) (service.Service, error) { return runtime.New(e) }},
+	{name: "eventgrid", port: func(p *Ports) *int { return &p.EventGrid },
+		new: func(e service.Env) (service.Service, error) { return eventgrid.New(e) }},
 }

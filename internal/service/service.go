@@ -56,4 +56,5 @@ type Ports struct {
 	Blob      int
 	Queue     int
 	Functions int
+	EventGrid int
 }

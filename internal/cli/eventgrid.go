@@ -170,44 +170,9 @@ func topicShow(g *globals) *cobra.Command {
 }
 
 func topicList(g *globals) *cobra.Command {
-	var group string
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List Event Grid topics, in one resource group or all",
-		Example: "  lapis eventgrid topic list -g myapp-rg -o table",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newClient(g)
-			if err != nil {
-				return err
-			}
-			var p string
-			if group != "" {
-				if p, err = groupPath(c, cmd.Context(), group); err != nil {
-					return err
-				}
-			} else {
-				sub, err := c.sub(cmd.Context())
-				if err != nil {
-					return err
-				}
-				p = "/subscriptions/" + url.PathEscape(sub)
-			}
-			items, err := c.list(cmd.Context(), p+"/providers/Microsoft.EventGrid/topics", eventGridAPI)
-			if err != nil {
-				return err
-			}
-			out := make([]any, 0, len(items))
-			for _, it := range items {
-				if m, ok := it.(map[string]any); ok {
-					out = append(out, flattenResource(m))
-				}
-			}
-			return g.printTable(out, "[].{Name:name, Location:location, ResourceGroup:resourceGroup, Endpoint:endpoint, InputSchema:inputSchema}")
-		},
-	}
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
-	return cmd
+	return typedListCmd(g, "List Event Grid topics, in one resource group or all", "  lapis eventgrid topic list -g myapp-rg -o table",
+		"Microsoft.EventGrid/topics", eventGridAPI,
+		"{Name:name, Location:location, ResourceGroup:resourceGroup, Endpoint:endpoint, InputSchema:inputSchema}")
 }
 
 func topicDelete(g *globals) *cobra.Command {

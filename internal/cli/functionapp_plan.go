@@ -288,42 +288,8 @@ func planShow(g *globals) *cobra.Command {
 }
 
 func planList(g *globals) *cobra.Command {
-	var group string
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List plans, in one resource group or all",
-		Example: "  lapis functionapp plan list -g myapp-rg -o table",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newClient(g)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			var p string
-			if group != "" {
-				p, err = webPath(ctx, c, group)
-			} else {
-				p, err = subWebPath(ctx, c)
-			}
-			if err != nil {
-				return err
-			}
-			items, err := c.list(ctx, p+"/serverfarms", webAPI)
-			if err != nil {
-				return err
-			}
-			out := make([]any, 0, len(items))
-			for _, it := range items {
-				if m, ok := it.(map[string]any); ok {
-					out = append(out, flattenResource(m))
-				}
-			}
-			return g.printTable(out, "[]."+planTable)
-		},
-	}
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
-	return cmd
+	return typedListCmd(g, "List plans, in one resource group or all", "  lapis functionapp plan list -g myapp-rg -o table",
+		"Microsoft.Web/serverfarms", webAPI, planTable)
 }
 
 func planDelete(g *globals) *cobra.Command {

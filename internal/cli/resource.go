@@ -276,3 +276,51 @@ func resourceDelete(g *globals) *cobra.Command {
 	r.flags(cmd)
 	return cmd
 }
+
+// typedListCmd is `<noun> list [-g group]` for a resource type ("Microsoft.Web/serverfarms"): the resources of
+// one group or of the whole subscription, flattened as az prints them. table is the default -o table projection
+// of one item ("" for the output package's default columns).
+func typedListCmd(g *globals, short, example, typeName, apiVersion, table string) *cobra.Command {
+	var group string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   short,
+		Example: example,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := newClient(g)
+			if err != nil {
+				return err
+			}
+			var p string
+			if group != "" {
+				if p, err = groupPath(c, ctx, group); err != nil {
+					return err
+				}
+			} else {
+				sub, err := c.sub(ctx)
+				if err != nil {
+					return err
+				}
+				p = "/subscriptions/" + url.PathEscape(sub)
+			}
+			items, err := c.list(ctx, p+"/providers/"+typeName, apiVersion)
+			if err != nil {
+				return err
+			}
+			out := make([]any, 0, len(items))
+			for _, it := range items {
+				if m, ok := it.(map[string]any); ok {
+					out = append(out, flattenResource(m))
+				}
+			}
+			if table == "" {
+				return g.print(out)
+			}
+			return g.printTable(out, "[]."+table)
+		},
+	}
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
+	return cmd
+}

@@ -276,44 +276,8 @@ func getAccount(ctx context.Context, g *globals, group, name string) (map[string
 }
 
 func storageList(g *globals) *cobra.Command {
-	var group string
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List storage accounts, in one resource group or all",
-		Example: "  lapis storage account list -g myapp-rg -o table",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newClient(g)
-			if err != nil {
-				return err
-			}
-			var p string
-			if group != "" {
-				if p, err = groupPath(c, cmd.Context(), group); err != nil {
-					return err
-				}
-			} else {
-				sub, err := c.sub(cmd.Context())
-				if err != nil {
-					return err
-				}
-				p = "/subscriptions/" + url.PathEscape(sub)
-			}
-			items, err := c.list(cmd.Context(), p+"/providers/Microsoft.Storage/storageAccounts", storageAPI)
-			if err != nil {
-				return err
-			}
-			out := make([]any, 0, len(items))
-			for _, it := range items {
-				if m, ok := it.(map[string]any); ok {
-					out = append(out, flattenResource(m))
-				}
-			}
-			return g.print(out)
-		},
-	}
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
-	return cmd
+	return typedListCmd(g, "List storage accounts, in one resource group or all", "  lapis storage account list -g myapp-rg -o table",
+		"Microsoft.Storage/storageAccounts", storageAPI, "")
 }
 
 func storageDelete(g *globals) *cobra.Command {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lapisdev/lapis/internal/functions/functest"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/storage/account"
 )
@@ -21,6 +22,39 @@ import (
 // orders queue comes out processed on processed-orders.
 func TestSeedExample(t *testing.T) {
 	offline(t)
+	dir := copySeed(t)
+	base, out := startApp(t, dir)
+	m := regexp.MustCompile(`blob (http://\S+), queue (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no embedded platform endpoints in:\n%s", out)
+	}
+	driveSeed(t, base, out, m[1], m[2])
+}
+
+// TestSeedExampleWithRunningPlatform runs the seed under func start beside a Lapis that is already running:
+// storage goes over REST to it, and the triggers keep their state in a substrate of the app's own.
+func TestSeedExampleWithRunningPlatform(t *testing.T) {
+	offline(t)
+	p := functest.Start(t)
+	info := p.Server.Info()
+	dir := copySeed(t)
+	conn := fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s",
+		account.DevAccount, account.DevKey, info.Endpoints["blob"], account.DevAccount, info.Endpoints["queue"], account.DevAccount)
+	settings, _ := json.Marshal(map[string]any{"IsEncrypted": false, "Values": map[string]string{
+		"FUNCTIONS_WORKER_RUNTIME": "custom", "AzureWebJobsStorage": conn}})
+	if err := os.WriteFile(filepath.Join(dir, "local.settings.json"), settings, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, out := startApp(t, dir, "--data-dir", p.Server.DataDir())
+	if !strings.Contains(out.String(), "Using the running Lapis platform") {
+		t.Fatalf("func start did not use the running platform:\n%s", out)
+	}
+	driveSeed(t, base, out, info.Endpoints["blob"], info.Endpoints["queue"])
+}
+
+// copySeed copies examples/seed into a temporary directory with its SDK replace made absolute.
+func copySeed(t *testing.T) string {
+	t.Helper()
 	src, err := filepath.Abs(filepath.Join("..", "..", "examples", "seed"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,17 +74,18 @@ func TestSeedExample(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), gomod, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
 
-	base, out := startApp(t, dir)
+// driveSeed checks the seed's functions as the seed describes them: hello answers, an upload to images/ makes
+// thumbnails/{name}.txt with the name and size, and an order put on orders comes out processed.
+func driveSeed(t *testing.T, base string, out *syncBuffer, blobURL, queueURL string) {
+	t.Helper()
 	if got := getJSON(t, base+"/api/hello?name=Azure"); got["message"] != "Hello, Azure!" {
 		t.Fatalf("hello: %v", got)
 	}
-	m := regexp.MustCompile(`blob (http://\S+), queue (http://\S+)`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no embedded platform endpoints in:\n%s", out)
-	}
 	conn := fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s",
-		account.DevAccount, account.DevKey, m[1], account.DevAccount, m[2], account.DevAccount)
+		account.DevAccount, account.DevKey, blobURL, account.DevAccount, queueURL, account.DevAccount)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	acct, err := storageclient.NewREST(storageclient.RESTOptions{}).Account(ctx, conn)
@@ -66,7 +101,7 @@ func TestSeedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	var info []byte
-	for info == nil {
+	for {
 		b, _, err := acct.ReadBlob(ctx, "thumbnails", "cat.png.txt")
 		if err == nil {
 			info = b

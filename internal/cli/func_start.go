@@ -33,6 +33,7 @@ import (
 	"github.com/lapisdev/lapis/internal/storage/blob"
 	"github.com/lapisdev/lapis/internal/storage/connstr"
 	"github.com/lapisdev/lapis/internal/storage/queue"
+	"github.com/lapisdev/lapis/internal/substrate"
 )
 
 // defaultFuncPort is Core Tools' port.
@@ -330,7 +331,17 @@ func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool,
 	env := &binding.Env{Storage: storageclient.NewREST(storageclient.RESTOptions{}), Logger: log}
 	if c, err := newClient(g); err == nil && c.reachable(ctx) {
 		fmt.Fprintf(g.stdout, "Using the running Lapis platform at %s.\n", c.endpoint)
-		return env, func() {}
+		// That platform's substrate is not reachable from here; the timer and blob triggers keep their state
+		// (claims, schedule status, receipts) in a substrate of the app's own, so they still fire once and
+		// survive a restart of func start.
+		sub, err := substrate.Open(ctx, substrate.Config{DataDir: filepath.Join(root, ".lapis", "func-state"),
+			Sync: substrate.SyncInterval, NodeName: "func-start", Logger: log.With("component", "substrate")})
+		if err != nil {
+			fmt.Fprintf(g.stderr, "Warning: no local state for triggers (%v); timer and blob triggers keep it in memory.\n", err)
+			return env, func() {}
+		}
+		env.Substrate = sub
+		return env, func() { sub.Close() }
 	}
 	cfg := platform.Defaults()
 	cfg.DataDir = g.dataDir

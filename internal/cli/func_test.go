@@ -61,13 +61,13 @@ func offline(t *testing.T) {
 var listening = regexp.MustCompile(`Listening on (http://localhost:\d+)`)
 
 // startApp runs lapis func start --port 0 in dir until the test ends and returns the base URL.
-func startApp(t *testing.T, dir string) (string, *syncBuffer) {
+func startApp(t *testing.T, dir string, extra ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"func", "start", "--port", "0", "--dir", dir}, strings.NewReader(""), &out, &errOut)
+		done <- Main(ctx, append([]string{"func", "start", "--port", "0", "--dir", dir}, extra...), strings.NewReader(""), &out, &errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -229,6 +229,9 @@ func (s *Server) peer(name string) service.Service {
 	return nil
 }
 
+// DataDir is the server's data directory.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
 // Info describes the running server: its endpoints and subscription.
 func (s *Server) Info() ServerInfo { return s.info }
 

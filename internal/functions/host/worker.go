@@ -221,7 +221,13 @@ func (h *Host) startWorker(ctx context.Context) (*worker, error) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		return true // any HTTP answer counts as ready, as in Azure
+		// Any HTTP answer counts as ready, as in Azure, unless it came from another process that took the port
+		// first (where the system can tell).
+		if owned, known := portOwner(cmd.Process.Pid, port); known && !owned {
+			h.log.Warn("another process answers on the worker's port; waiting for the worker", "app", h.opts.Name, "port", port)
+			return false
+		}
+		return true
 	}
 	for {
 		if unix != nil && probeSocket() {

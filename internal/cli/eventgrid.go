@@ -101,15 +101,9 @@ func topicCreate(g *globals) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			if location == "" { // az takes the group's location
-				gp, err := groupPath(c, ctx, group)
-				if err != nil {
+				if location, err = groupLocation(ctx, c, group); err != nil {
 					return err
 				}
-				var rg struct{ Location string }
-				if err := c.do(ctx, http.MethodGet, gp, resourcesAPI, nil, &rg); err != nil {
-					return err
-				}
-				location = rg.Location
 			}
 			body["location"] = location
 			p, err := topicPath(ctx, c, group, name)

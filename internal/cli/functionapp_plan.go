@@ -105,16 +105,6 @@ func getPlan(ctx context.Context, c *client, group, nameOrID string) (map[string
 	return out, c.do(ctx, http.MethodGet, p, webAPI, nil, &out)
 }
 
-// groupLocation is the resource group's location, az's default for new resources.
-func groupLocation(ctx context.Context, c *client, group string) (string, error) {
-	gp, err := groupPath(c, ctx, group)
-	if err != nil {
-		return "", err
-	}
-	var rg struct{ Location string }
-	return rg.Location, c.do(ctx, http.MethodGet, gp, resourcesAPI, nil, &rg)
-}
-
 func planCreate(g *globals) *cobra.Command {
 	var name, group, location string
 	var linux bool

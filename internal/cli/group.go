@@ -41,6 +41,16 @@ func groupPath(c *client, ctx context.Context, name string) (string, error) {
 	return "/subscriptions/" + url.PathEscape(sub) + "/resourcegroups/" + url.PathEscape(name), nil
 }
 
+// groupLocation is the resource group's location, az's default for new resources.
+func groupLocation(ctx context.Context, c *client, group string) (string, error) {
+	gp, err := groupPath(c, ctx, group)
+	if err != nil {
+		return "", err
+	}
+	var rg struct{ Location string }
+	return rg.Location, c.do(ctx, http.MethodGet, gp, resourcesAPI, nil, &rg)
+}
+
 func groupCreate(g *globals) *cobra.Command {
 	var name, location, managedBy string
 	var tags []string

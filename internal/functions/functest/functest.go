@@ -90,3 +90,24 @@ func MainWithWorker(m *testing.M, pkg string, path *string) int {
 	}
 	return m.Run()
 }
+
+// CopyApp copies the app directory src (testdata/app, say) into a new temporary directory with the worker
+// executable at worker copied in as "handler", then lets edit change it, and returns the directory.
+func CopyApp(t testing.TB, src, worker string, edit func(dir string)) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "app")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "handler"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(dst)
+	}
+	return dst
+}

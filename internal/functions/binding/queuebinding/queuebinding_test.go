@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,35 +70,7 @@ func (l *lapis) queue(t testing.TB, name string) *azqueue.QueueClient {
 // copyApp copies testdata/app with the handler into a new directory; edit may change it.
 func copyApp(t testing.TB, edit func(dir string)) string {
 	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir("testdata/app", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("testdata/app", p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(handlerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dst, "handler"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(dst)
-	}
-	return dst
+	return functest.CopyApp(t, "testdata/app", handlerPath, edit)
 }
 
 func startApp(t testing.TB, dir string, prov storageclient.Provider, settings map[string]string) *host.Host {

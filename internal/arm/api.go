@@ -271,7 +271,7 @@ func (a *API) subtree(q *request, id ID, below []string) (bool, error) {
 		return false, nil
 	}
 	st, ok := t.(Subtree)
-	if !ok {
+	if !ok || is(below[0], "providers") { // extension resources are the registry's
 		return false, nil
 	}
 	if _, child := a.m.reg.Lookup(nsName, append(slices.Clone(id.Types), below[0])); child {
@@ -356,7 +356,7 @@ func (a *API) resource(q *request, id ID) error {
 		}
 		status := http.StatusOK
 		if created {
-			if t, ok := a.m.reg.Lookup(id.Namespace, id.Types); ok && t.Info().CreatedStatus != 0 {
+			if t, ok := a.m.reg.lookupID(id); ok && t.Info().CreatedStatus != 0 {
 				status = t.Info().CreatedStatus
 			} else {
 				status = http.StatusCreated
@@ -528,7 +528,10 @@ func (a *API) listAll(q *request, sub, group string) error {
 			continue
 		}
 		id, _ := ParseID(r.ID)
-		if t, ok := a.m.reg.Lookup(id.Namespace, id.Types); ok {
+		if t, ok := a.m.reg.lookupID(id); ok {
+			if t.Info().Extension {
+				continue // extension resources are listed on their scope, as in ARM
+			}
 			out = append(out, a.m.view(t, r))
 		} else {
 			out = append(out, r.Public())

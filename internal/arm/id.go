@@ -66,15 +66,63 @@ func (id ID) Name() string {
 }
 
 // TypeName is "Namespace/type[/childType...]", the resource's "type" field.
+// An extension resource's type is its own: Microsoft.EventGrid/eventSubscriptions
+// for {topic id}/providers/Microsoft.EventGrid/eventSubscriptions/{name}.
 func (id ID) TypeName() string {
 	if id.IsGroup() {
 		return "Microsoft.Resources/resourceGroups"
 	}
-	return id.Namespace + "/" + strings.Join(id.Types, "/")
+	return id.TypeNamespace() + "/" + strings.Join(id.TypePath(), "/")
 }
 
-// Parent is the id of the parent resource of a child resource.
+// extension is the index in Types of the "providers" segment of an
+// extension resource's id (a resource that extends another, named by the
+// other's id, /providers/, and its own namespace, type and name), or -1.
+// ParseID keeps that segment as a type whose name is the namespace.
+func (id ID) extension() int {
+	for i := len(id.Types) - 1; i > 0; i-- {
+		if strings.EqualFold(id.Types[i], "providers") {
+			return i
+		}
+	}
+	return -1
+}
+
+// Scope is the resource an extension resource extends, such as the topic of
+// {topic id}/providers/Microsoft.EventGrid/eventSubscriptions/{name}.
+func (id ID) Scope() (ID, bool) {
+	i := id.extension()
+	if i < 0 {
+		return ID{}, false
+	}
+	s := id
+	s.Types, s.Names = id.Types[:i], id.Names[:i]
+	return s, true
+}
+
+// TypeNamespace is the namespace of the resource's type: the extension's
+// namespace for an extension resource, otherwise Namespace.
+func (id ID) TypeNamespace() string {
+	if i := id.extension(); i >= 0 {
+		return id.Names[i]
+	}
+	return id.Namespace
+}
+
+// TypePath is the resource's type path within TypeNamespace.
+func (id ID) TypePath() []string {
+	if i := id.extension(); i >= 0 {
+		return id.Types[i+1:]
+	}
+	return id.Types
+}
+
+// Parent is the id of the parent resource of a child resource; an extension
+// resource's parent is its scope.
 func (id ID) Parent() (ID, bool) {
+	if i := id.extension(); i >= 0 && i == len(id.Types)-2 {
+		return id.Scope()
+	}
 	if len(id.Types) < 2 {
 		return ID{}, false
 	}

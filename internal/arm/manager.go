@@ -310,19 +310,30 @@ func (m *Manager) DeleteGroup(ctx context.Context, sub, name string, c Caller) e
 // resolveType finds the registered type of id and checks the api-version.
 // It canonicalises the namespace and type casing in id.
 func (m *Manager) resolveType(id *ID, apiVersion string) (ResourceType, error) {
-	ns, ok := m.reg.Namespace(id.Namespace)
+	ns, ok := m.reg.Namespace(id.TypeNamespace())
 	if !ok {
-		return nil, Errorf(http.StatusNotFound, "InvalidResourceNamespace", "The resource namespace '%s' is invalid.", id.Namespace)
+		return nil, Errorf(http.StatusNotFound, "InvalidResourceNamespace", "The resource namespace '%s' is invalid.", id.TypeNamespace())
 	}
-	t, ok := m.reg.Lookup(ns, id.Types)
+	t, ok := m.reg.Lookup(ns, id.TypePath())
 	if !ok {
 		return nil, Errorf(http.StatusBadRequest, "InvalidResourceType",
 			"The resource type '%s' could not be found in the namespace '%s' for api version '%s'.",
-			strings.Join(id.Types, "/"), ns, apiVersion)
+			strings.Join(id.TypePath(), "/"), ns, apiVersion)
 	}
 	info := t.Info()
 	if err := checkTypeAPIVersion(info, apiVersion); err != nil {
 		return nil, err
+	}
+	if i := id.extension(); i >= 0 {
+		if !info.Extension {
+			return nil, Errorf(http.StatusBadRequest, "InvalidResourceType",
+				"The resource type '%s' is not an extension resource type: it cannot be placed on another resource.", info.TypeName())
+		}
+		// The scope keeps its casing; the extension's part takes the type's.
+		id.Types, id.Names = slices.Clone(id.Types), slices.Clone(id.Names)
+		id.Names[i] = info.Namespace
+		copy(id.Types[i+1:], strings.Split(info.Type, "/"))
+		return t, nil
 	}
 	id.Namespace = info.Namespace
 	id.Types = strings.Split(info.Type, "/")
@@ -409,7 +420,10 @@ func (m *Manager) PutResource(ctx context.Context, id ID, apiVersion string, bod
 				"Can not perform requested operation on nested resource. Parent resource '%s' not found.", strings.Join(parent.Names, "/"))
 		}
 		pid, _ := ParseID(p.ID)
-		copy(id.Names, pid.Names) // keep the parents' casing
+		// Keep the parents' casing (an extension's scope, all of it).
+		id.Namespace = pid.Namespace
+		copy(id.Types, pid.Types)
+		copy(id.Names, pid.Names)
 	}
 	for attempt := 0; ; attempt++ {
 		old, err := m.store.Get(ctx, id)
@@ -576,7 +590,7 @@ func (m *Manager) DeleteResource(ctx context.Context, id ID, apiVersion string, 
 }
 
 func (m *Manager) deleteRecord(ctx context.Context, id ID, rec *Record, c Caller) error {
-	t, ok := m.reg.Lookup(id.Namespace, id.Types)
+	t, ok := m.reg.lookupID(id)
 	if ok {
 		if d, ok := t.(Deleter); ok {
 			if err := d.Deleted(ctx, rec); err != nil {
@@ -603,7 +617,13 @@ func (m *Manager) List(ctx context.Context, q Query, apiVersion string) ([]*Reso
 	if err := m.checkSubscription(q.Subscription); err != nil {
 		return nil, err
 	}
-	t, err := m.resolveType(&ID{Namespace: q.Namespace, Types: q.Types}, apiVersion)
+	typeID := ID{Namespace: q.Namespace, Types: q.Types}
+	if q.Parent != nil { // the parent's names, for extension types
+		typeID.Names = append(slices.Clone(q.Parent.Names), "")
+	} else {
+		typeID.Names = make([]string, len(q.Types))
+	}
+	t, err := m.resolveType(&typeID, apiVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -613,7 +633,12 @@ func (m *Manager) List(ctx context.Context, q Query, apiVersion string) ([]*Reso
 		}
 	}
 	if q.Parent != nil {
-		if _, err := m.store.Resource(ctx, *q.Parent); err != nil {
+		parent := *q.Parent
+		if n := len(parent.Types); n > 1 && strings.EqualFold(parent.Types[n-1], "providers") {
+			// {scope}/providers/{ns}/{type}: the scope must exist.
+			parent.Types, parent.Names = parent.Types[:n-1], parent.Names[:n-1]
+		}
+		if _, err := m.store.Resource(ctx, parent); err != nil {
 			return nil, err
 		}
 	}

@@ -27,6 +27,11 @@ type TypeInfo struct {
 	GloballyUnique bool
 	// CreatedStatus is the status of a PUT that creates (default 201).
 	CreatedStatus int
+	// Extension types (such as Microsoft.EventGrid/eventSubscriptions)
+	// also extend other resources: {scope id}/providers/{ns}/{type}/{name},
+	// where the scope is any resource. They are listed on their scope, not
+	// among a group's resources.
+	Extension bool
 }
 
 // TypeName is "Namespace/Type".
@@ -178,6 +183,16 @@ func (r *Registry) Lookup(namespace string, types []string) (ResourceType, bool)
 	defer r.mu.RUnlock()
 	t, ok := r.types[strings.ToLower(namespace+"/"+strings.Join(types, "/"))]
 	return t, ok
+}
+
+// lookupID finds the type of the resource id names (an extension
+// resource's own type, not its scope's).
+func (r *Registry) lookupID(id ID) (ResourceType, bool) {
+	ns, ok := r.Namespace(id.TypeNamespace())
+	if !ok {
+		return nil, false
+	}
+	return r.Lookup(ns, id.TypePath())
 }
 
 // Namespace returns the canonical spelling of a registered namespace.

@@ -292,10 +292,51 @@ type Change struct {
 // of the initial values, then every write and delete as it happens. The
 // channel is closed when ctx ends or the watch fails; the caller owns ctx.
 func (s *Store) Watch(ctx context.Context, namespace, typ string) (<-chan *Change, error) {
-	filter := "r.*.*." + tok(namespace) + "." + tok(typ) + ".*"
+	return s.watch(ctx, "r.*.*."+tok(namespace)+"."+tok(typ)+".*", nil)
+}
+
+// WatchType is Watch for every resource of one type, wherever it is: at
+// the top of a group, below a parent, or (for extension types such as
+// Microsoft.EventGrid/eventSubscriptions) on any scope. It reads every
+// resource change and keeps those whose key ends in the type; typeName is
+// "Namespace/type[/childType...]".
+func (s *Store) WatchType(ctx context.Context, typeName string) (<-chan *Change, error) {
+	ns, path, ok := strings.Cut(typeName, "/")
+	if !ok {
+		return nil, fmt.Errorf("arm: watch %q: not a type name", typeName)
+	}
+	types := strings.Split(path, "/")
+	nsTok := tok(ns)
+	keep := func(k string) bool {
+		t := strings.Split(k, ".")
+		// r.sub.group.ns.type.name[.type.name...], where an extension's ns
+		// follows a "providers" type token.
+		if len(t) < 6 || (len(t)-4)%2 != 0 {
+			return false
+		}
+		n := len(types)
+		last := len(t) - 2*n // index of the first type token of the match
+		if last < 4 {
+			return false
+		}
+		for i, typ := range types {
+			if t[last+2*i] != tok(typ) {
+				return false
+			}
+		}
+		if last == 4 {
+			return t[3] == nsTok
+		}
+		return t[last-2] == "providers" && t[last-1] == nsTok
+	}
+	return s.watch(ctx, "r.>", keep)
+}
+
+// watch streams the changes of the keys matching filter (and keep, if set).
+func (s *Store) watch(ctx context.Context, filter string, keep func(key string) bool) (<-chan *Change, error) {
 	w, err := s.kv.WatchFiltered(ctx, []string{filter})
 	if err != nil {
-		return nil, fmt.Errorf("arm: watch %s/%s: %w", namespace, typ, err)
+		return nil, fmt.Errorf("arm: watch %s: %w", filter, err)
 	}
 	out := make(chan *Change, 16)
 	go func() {
@@ -314,6 +355,9 @@ func (s *Store) Watch(ctx context.Context, namespace, typ string) (<-chan *Chang
 			}
 			var c *Change
 			if e != nil {
+				if keep != nil && !keep(e.Key()) {
+					continue
+				}
 				c = &Change{Key: e.Key()}
 				if e.Operation() == jetstream.KeyValuePut {
 					var r Record

@@ -485,10 +485,13 @@ func (m *Manager) PutResource(ctx context.Context, id ID, apiVersion string, bod
 			rec.Properties = map[string]any{}
 		}
 		req := &WriteRequest{ID: id, APIVersion: apiVersion, Old: old.Clone(), New: rec, Patch: patch, Store: m.store}
+		delete(rec.Properties, "provisioningState") // the type's to set; Succeeded by default
 		if err := t.Prepare(ctx, req); err != nil {
 			return nil, false, err
 		}
-		rec.Properties["provisioningState"] = ProvisioningSucceeded
+		if _, set := rec.Properties["provisioningState"]; !set {
+			rec.Properties["provisioningState"] = ProvisioningSucceeded
+		}
 		if old == nil && info.GloballyUnique {
 			holder, err := m.store.reserve(ctx, info.TypeName(), id.Name(), id)
 			if err != nil {
@@ -724,6 +727,14 @@ func (m *Manager) serveSubtree(q *request, st Subtree, id ID, below []string) er
 				m.log.Error("resource event not published", "id", id, "err", err)
 			}
 		}})
+}
+
+// Update changes a stored record with compare-and-set, retrying on
+// conflict: f may run more than once, on a fresh copy each time. It is for
+// services that change their resources' state themselves (a subscription's
+// validation, say); it raises no resource event.
+func (m *Manager) Update(ctx context.Context, id ID, f func(*Record) error) (*Record, error) {
+	return m.update(ctx, id, f)
 }
 
 // update changes a stored record with compare-and-set, retrying on conflict.

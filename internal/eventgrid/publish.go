@@ -81,7 +81,9 @@ func topicOf(r *http.Request) (topic string, err *schema.Error) {
 		port = a.Port
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
-	if strings.EqualFold(path, "/api/events") {
+	// The seed posts to "$TOPIC_ENDPOINT/api/events", and the endpoint already
+	// ends in /api/events: take the doubled path too.
+	if strings.EqualFold(path, "/api/events") || strings.EqualFold(path, "/api/events/api/events") {
 		host := r.Host
 		if h, _, splitErr := net.SplitHostPort(host); splitErr == nil {
 			host = h
@@ -101,6 +103,10 @@ func topicOf(r *http.Request) (topic string, err *schema.Error) {
 
 // serve is the publish endpoint.
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/eventsubscriptions/") && strings.HasSuffix(r.URL.Path, "/validate") {
+		s.serveValidate(w, r)
+		return
+	}
 	if err := s.publish(r); err != nil {
 		if err.Status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodPost)

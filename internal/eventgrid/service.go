@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lapisdev/lapis/internal/arm"
+	"github.com/lapisdev/lapis/internal/eventgrid/delivery"
 	"github.com/lapisdev/lapis/internal/eventgrid/schema"
+	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/service"
 	"github.com/lapisdev/lapis/internal/substrate"
 )
@@ -50,6 +53,19 @@ type Service struct {
 	// Limits are the publish size limits (schema.DefaultLimits).
 	limits schema.Limits
 	ready  atomic.Bool
+
+	// Delivery (deliver.go).
+	client    *http.Client
+	metrics   *delivery.Metrics
+	engine    *delivery.Engine
+	stopWatch context.CancelFunc
+	bg        sync.WaitGroup
+	mu        sync.Mutex
+	subs      map[string]*known // by resource key
+
+	storageOnce sync.Once
+	storage     *storageclient.InProcess
+	storageErr  error
 }
 
 var _ service.Service = (*Service)(nil)
@@ -93,7 +109,14 @@ func (s *Service) Start(ctx context.Context) (http.Handler, error) {
 	}
 	s.stream = st
 	s.topics = &TopicType{Endpoint: s.Endpoint, Purge: s.purge}
-	s.env.Manager.Registry().Register(s.topics)
+	reg := s.env.Manager.Registry()
+	reg.Register(s.topics)
+	reg.Register(SystemTopicType{})
+	reg.Register(&SubscriptionType{svc: s})
+	reg.Register(&SubscriptionType{Child: true, svc: s})
+	if err := s.startDelivery(ctx); err != nil {
+		return nil, err
+	}
 	s.ready.Store(true)
 	return http.HandlerFunc(s.serve), nil
 }
@@ -107,10 +130,11 @@ func (s *Service) Ready(context.Context) error {
 }
 
 // Stop implements service.Service. Publishes finish before it is called
-// (the platform drains the listener first), and nothing runs in the
-// background yet.
+// (the platform drains the listener first); deliveries in flight finish and
+// are recorded before it returns.
 func (s *Service) Stop(context.Context) error {
 	s.ready.Store(false)
+	s.stopDelivery()
 	return nil
 }
 

@@ -1,0 +1,351 @@
+package eventgrid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lapisdev/lapis/internal/arm"
+	"github.com/lapisdev/lapis/internal/eventgrid/delivery"
+	"github.com/lapisdev/lapis/internal/eventgrid/subscription"
+	"github.com/lapisdev/lapis/internal/functions/storageclient"
+	"github.com/lapisdev/lapis/internal/storage/connstr"
+	"github.com/lapisdev/lapis/internal/substrate"
+)
+
+// FunctionWebhooks is implemented by the Functions service: it gives the URL
+// (key included) of the Event Grid webhook of a function, by the function's
+// resource id, for AzureFunction destinations.
+type FunctionWebhooks interface {
+	EventGridWebhook(ctx context.Context, functionID string) (string, error)
+}
+
+// known is what the service remembers of a subscription it has seen.
+type known struct {
+	id     string
+	stream string
+	rec    *arm.Record
+}
+
+// startDelivery starts the delivery engine and the watch that feeds it the
+// subscriptions.
+func (s *Service) startDelivery(ctx context.Context) error {
+	s.client = delivery.NewClient()
+	s.metrics = delivery.NewMetrics(s.env.Metrics)
+	eng, err := delivery.New(ctx, delivery.Options{
+		Substrate: s.env.Substrate, Service: ServiceName, Clock: s.env.Clock, Client: s.client,
+		FunctionURL: s.functionURL, Storage: s.openAccount, Logger: s.log, Metrics: s.metrics,
+	})
+	if err != nil {
+		return err
+	}
+	s.engine = eng
+	s.subs = map[string]*known{}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWatch = cancel
+	var initial sync.WaitGroup
+	for _, typ := range []string{SubscriptionTypeName, SystemTopicSubscriptionTypeName} {
+		ch, err := s.store.WatchType(wctx, typ)
+		if err != nil {
+			cancel()
+			s.bg.Wait()
+			return err
+		}
+		initial.Add(1)
+		s.bg.Add(1)
+		go s.follow(wctx, ch, initial.Done)
+	}
+	s.bg.Add(1)
+	go func() { // once every subscription is known, drop the consumers of deleted ones
+		defer s.bg.Done()
+		initial.Wait()
+		s.cleanOrphans(wctx)
+	}()
+	s.bg.Add(1)
+	go s.janitor(wctx)
+	return nil
+}
+
+// stopDelivery ends the watch and the engine; in-flight deliveries finish.
+func (s *Service) stopDelivery() {
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	s.bg.Wait()
+	if s.engine != nil {
+		s.engine.Close()
+	}
+}
+
+// follow applies each change of a subscription to the engine.
+func (s *Service) follow(ctx context.Context, ch <-chan *arm.Change, initialDone func()) {
+	defer s.bg.Done()
+	initial := true
+	defer func() {
+		if initial {
+			initialDone()
+		}
+	}()
+	for c := range ch {
+		if c == nil {
+			if initial {
+				initial = false
+				initialDone()
+			}
+			continue
+		}
+		if c.Record == nil {
+			s.forget(ctx, c.Key)
+			continue
+		}
+		if err := s.apply(ctx, c.Key, c.Record); err != nil && ctx.Err() == nil {
+			s.log.Error("eventgrid: subscription not started", "subscription", c.Record.ID, "err", err)
+		}
+	}
+}
+
+// apply starts, restarts or stops delivery to a subscription as its record
+// says.
+func (s *Service) apply(ctx context.Context, key string, rec *arm.Record) error {
+	id, err := arm.ParseID(rec.ID)
+	if err != nil {
+		return err
+	}
+	src, err := s.source(ctx, s.store, id)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.subs[key] = &known{id: rec.ID, stream: src.Stream, rec: rec}
+	s.mu.Unlock()
+	if state, _ := rec.Properties["provisioningState"].(string); state != StateSucceeded {
+		s.engine.Stop(rec.ID)
+		return nil
+	}
+	props := clone(rec.Properties)
+	if dest, _ := props["destination"].(map[string]any); dest != nil {
+		if dp, _ := dest["properties"].(map[string]any); dp != nil && rec.Secrets[secretEndpointURL] != "" {
+			dp["endpointUrl"] = rec.Secrets[secretEndpointURL]
+		}
+	}
+	delete(props, "expirationTimeUtc") // checked by the janitor, not against now
+	spec, err := subscription.Parse(props, s.env.Clock())
+	if err != nil {
+		return err
+	}
+	return s.engine.Apply(ctx, &delivery.Subscription{ID: rec.ID, Name: rec.Name, Revision: rec.Revision, Source: *src, Spec: spec})
+}
+
+// forget stops delivery to a deleted subscription and removes its state.
+func (s *Service) forget(ctx context.Context, key string) {
+	s.mu.Lock()
+	k := s.subs[key]
+	delete(s.subs, key)
+	s.mu.Unlock()
+	if k == nil {
+		return
+	}
+	if err := s.engine.Delete(ctx, k.id, k.stream); err != nil {
+		s.log.Warn("eventgrid: deleted subscription's state not removed", "subscription", k.id, "err", err)
+	}
+}
+
+// janitorEvery is how often subscriptions past their expirationTimeUtc or
+// their manual validation window are looked for.
+const janitorEvery = 15 * time.Second
+
+// janitor deletes expired subscriptions (as Azure does) and fails those
+// whose manual validation window passed.
+func (s *Service) janitor(ctx context.Context) {
+	defer s.bg.Done()
+	t := time.NewTicker(janitorEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.sweep(ctx)
+	}
+}
+
+func (s *Service) sweep(ctx context.Context) {
+	now := s.env.Clock()
+	s.mu.Lock()
+	recs := make([]*arm.Record, 0, len(s.subs))
+	for _, k := range s.subs {
+		recs = append(recs, k.rec)
+	}
+	s.mu.Unlock()
+	for _, rec := range recs {
+		id, err := arm.ParseID(rec.ID)
+		if err != nil {
+			continue
+		}
+		if exp, _ := rec.Properties["expirationTimeUtc"].(string); exp != "" {
+			if t, err := time.Parse(time.RFC3339Nano, exp); err == nil && !now.Before(t) {
+				s.log.Info("eventgrid: subscription expired; deleting it", "subscription", rec.ID)
+				if _, err := s.env.Manager.DeleteResource(ctx, id, APIVersions[0], arm.Caller{Principal: "Microsoft.EventGrid"}); err != nil {
+					s.log.Warn("eventgrid: expired subscription not deleted", "subscription", rec.ID, "err", err)
+				}
+				continue
+			}
+		}
+		if state, _ := rec.Properties["provisioningState"].(string); state == StateAwaitingManual {
+			if t, err := time.Parse(time.RFC3339Nano, rec.Secrets[secretValidationEnd]); err == nil && !now.Before(t) {
+				_, _ = s.env.Manager.Update(ctx, id, func(r *arm.Record) error {
+					if st, _ := r.Properties["provisioningState"].(string); st == StateAwaitingManual {
+						r.Properties["provisioningState"] = StateFailed
+					}
+					return nil
+				})
+			}
+		}
+	}
+}
+
+// validationURL is the address a webhook may GET to validate a
+// subscription it did not answer synchronously.
+func (s *Service) validationURL(id, name, token, apiVersion string, now time.Time) string {
+	host := s.env.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	q := url.Values{"id": {id}, "t": {now.UTC().Format(time.RFC3339)}, "apiVersion": {apiVersion}, "token": {token}}
+	return fmt.Sprintf("http://%s:%d/eventsubscriptions/%s/validate?%s", host, s.env.Ports.EventGrid, url.PathEscape(name), q.Encode())
+}
+
+// serveValidate answers a GET of a validationUrl: the subscription it names
+// becomes active if the token is its own and the window is open.
+func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id, err := arm.ParseID(q.Get("id"))
+	if err != nil {
+		http.Error(w, "The validation URL is not valid.", http.StatusBadRequest)
+		return
+	}
+	now := s.env.Clock()
+	_, err = s.env.Manager.Update(r.Context(), id, func(rec *arm.Record) error {
+		state, _ := rec.Properties["provisioningState"].(string)
+		end, _ := time.Parse(time.RFC3339Nano, rec.Secrets[secretValidationEnd])
+		switch {
+		case state == StateSucceeded:
+			return nil // validated before
+		case state != StateAwaitingManual || rec.Secrets[secretValidationTok] == "" || q.Get("token") != rec.Secrets[secretValidationTok]:
+			return errBadValidation
+		case !now.Before(end):
+			return errValidationExpired
+		}
+		rec.Properties["provisioningState"] = StateSucceeded
+		for _, k := range []string{secretValidationCode, secretValidationTok, secretValidationEnd} {
+			delete(rec.Secrets, k)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errBadValidation):
+		http.Error(w, "The validation token is not valid for this event subscription.", http.StatusBadRequest)
+	case errors.Is(err, errValidationExpired):
+		http.Error(w, "The validation window of this event subscription has passed; update the subscription to validate again.", http.StatusBadRequest)
+	case err != nil:
+		http.Error(w, "Event subscription not found.", http.StatusNotFound)
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("Webhook successfully validated as a subscription endpoint."))
+	}
+}
+
+var (
+	errBadValidation     = errors.New("bad validation token")
+	errValidationExpired = errors.New("validation window passed")
+)
+
+// functionURL resolves an AzureFunction destination through the Functions
+// service.
+func (s *Service) functionURL(ctx context.Context, functionID string) (string, error) {
+	if s.env.Peer != nil {
+		if fw, ok := s.env.Peer("functions").(FunctionWebhooks); ok {
+			return fw.EventGridWebhook(ctx, functionID)
+		}
+	}
+	return "", errors.New("the Functions service is not running")
+}
+
+// openAccount opens a storage account of this platform by resource id, for
+// storage queue destinations and dead-letter containers.
+func (s *Service) openAccount(ctx context.Context, accountID string) (storageclient.Account, error) {
+	s.storageOnce.Do(func() {
+		s.storage, s.storageErr = storageclient.FromServiceEnv(s.env, storageclient.RESTOptions{})
+	})
+	if s.storageErr != nil {
+		return nil, s.storageErr
+	}
+	id, err := arm.ParseID(accountID)
+	if err != nil {
+		return nil, err
+	}
+	name := id.Name()
+	keys, err := s.env.Accounts.Keys(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("storage account %s has no keys", name)
+	}
+	host := s.env.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	cs := connstr.Parsed{AccountName: name, AccountKey: keys[0],
+		BlobEndpoint:  fmt.Sprintf("http://%s:%d/%s", host, s.env.Ports.Blob, name),
+		QueueEndpoint: fmt.Sprintf("http://%s:%d/%s", host, s.env.Ports.Queue, name)}
+	return s.storage.Account(ctx, cs.String())
+}
+
+// Stats are the delivery counts of a subscription (by resource id).
+func (s *Service) Stats(id string) delivery.Stats { return s.metrics.Stats(id) }
+
+// cleanOrphans deletes the consumers of subscriptions deleted while the
+// server was down.
+func (s *Service) cleanOrphans(ctx context.Context) {
+	s.mu.Lock()
+	live := map[string]bool{}
+	for _, k := range s.subs {
+		live[delivery.ConsumerName(k.id)] = true
+	}
+	s.mu.Unlock()
+	js := s.env.Substrate.JetStream()
+	for _, stream := range []string{substrate.StreamName(ServiceName, StreamShortName), substrate.EventsStream} {
+		st, err := js.Stream(ctx, stream)
+		if err != nil {
+			continue
+		}
+		names := st.ConsumerNames(ctx)
+		for name := range names.Name() {
+			if strings.HasPrefix(name, "egsub-") && !live[name] {
+				if err := js.DeleteConsumer(ctx, stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+					s.log.Warn("eventgrid: orphan consumer not deleted", "consumer", name, "err", err)
+				}
+			}
+		}
+	}
+}
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if mm, ok := v.(map[string]any); ok {
+			v = clone(mm)
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,374 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lapisdev/lapis/internal/eventgrid/filter"
+	"github.com/lapisdev/lapis/internal/eventgrid/schema"
+)
+
+// HeaderReceived is the header of a custom topic's stored event that holds
+// its publish time (RFC 3339); events without it (system events) use the
+// stream's timestamp.
+const HeaderReceived = "Lapis-Eventgrid-Received"
+
+// consumerAckWait is how long a fetched event may stay unacknowledged
+// before JetStream hands it out again: longer than a delivery's timeout and
+// the wait for a free sender.
+const consumerAckWait = 2 * time.Minute
+
+// item is one event on its way to a subscription.
+type item struct {
+	raw       json.RawMessage // the event, in the delivery schema
+	id        string          // its id
+	published time.Time
+	attempts  int       // delivery attempts made
+	outcome   string    // the last attempt's outcome
+	status    int       // the last attempt's HTTP status (0: none)
+	lastTry   time.Time // the last attempt's time
+	// msg is the source message of an event not yet attempted; seq the
+	// retry record of one that was.
+	msg jetstream.Msg
+	seq uint64
+	// deadLetter is set when the event is to be dead-lettered, not
+	// delivered (the dead-letter container failed before); since is when
+	// that was first tried.
+	deadLetter string
+	since      time.Time
+}
+
+// worker delivers to one subscription.
+type worker struct {
+	e      *Engine
+	sub    *Subscription
+	schema schema.Schema // delivery schema
+	m      *subMetrics
+
+	ctx    context.Context // ends at stop: no new work
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	jobs   chan []*item
+
+	rmu  sync.Mutex
+	rq   retryHeap
+	wake chan struct{}
+}
+
+func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, error) {
+	cons, err := e.o.Substrate.JetStream().CreateOrUpdateConsumer(ctx, sub.Source.Stream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName(sub.ID),
+		Description:   "Event Grid subscription " + sub.ID,
+		FilterSubject: sub.Source.Subject,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       consumerAckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 4 * e.o.Workers * max(sub.Spec.Destination.MaxEventsPerBatch, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: consumer for %s: %w", sub.ID, err)
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &worker{e: e, sub: sub, schema: sub.deliverySchema(), m: e.o.Metrics.sub(sub.ID),
+		ctx: wctx, cancel: cancel, jobs: make(chan []*item), wake: make(chan struct{}, 1)}
+	if err := w.loadRetries(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("delivery: consume %s: %w", sub.ID, err)
+	}
+	for range e.o.Workers {
+		w.wg.Add(1)
+		go w.send()
+	}
+	w.wg.Add(2)
+	go w.consume(it)
+	go w.retryLoop()
+	return w, nil
+}
+
+// stop ends the worker: no new events are taken, deliveries in flight
+// finish and are settled.
+func (w *worker) stop() {
+	w.cancel()
+	w.wg.Wait()
+}
+
+// consume reads the source's events, filters them and hands them to the
+// senders, in batches when the subscription batches.
+func (w *worker) consume(it jetstream.MessagesContext) {
+	defer w.wg.Done()
+	stopIt := context.AfterFunc(w.ctx, it.Stop)
+	defer stopIt()
+	msgs := make(chan jetstream.Msg, 64)
+	w.wg.Add(1)
+	go func() { // it.Next blocks; a channel lets batches take what is ready
+		defer w.wg.Done()
+		defer close(msgs)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				if w.ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					w.e.log.Error("eventgrid: subscription's events ended", "subscription", w.sub.ID, "err", err)
+				}
+				return
+			}
+			select {
+			case msgs <- msg:
+			case <-w.ctx.Done():
+				_ = msg.Nak()
+				return
+			}
+		}
+	}()
+	dest := w.sub.Spec.Destination
+	maxN, maxBytes := max(dest.MaxEventsPerBatch, 1), max(dest.PreferredBatchBytes, 1)
+	for msg := range msgs {
+		first := w.prepare(msg)
+		if first == nil {
+			continue
+		}
+		group, size := []*item{first}, len(first.raw)
+	fill:
+		for len(group) < maxN && size < maxBytes {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break fill
+				}
+				if it := w.prepare(m); it != nil {
+					group = append(group, it)
+					size += len(it.raw)
+				}
+			default:
+				break fill
+			}
+		}
+		w.dispatch(group)
+	}
+}
+
+// prepare turns a source message into an item, or acknowledges it and
+// returns nil when the subscription's filter does not take it.
+func (w *worker) prepare(msg jetstream.Msg) *item {
+	data := msg.Data()
+	var ev *filter.Event
+	var err error
+	if w.sub.Source.Schema == schema.CloudEventSchemaV1_0 {
+		ev, err = filter.FromCloudEvent(data)
+	} else {
+		ev, err = filter.FromEventGrid(data)
+	}
+	if err != nil {
+		w.e.log.Error("eventgrid: a stored event does not decode; skipped", "subscription", w.sub.ID, "err", err)
+		_ = msg.Ack()
+		return nil
+	}
+	if !w.sub.Spec.Filter.Match(ev) {
+		_ = msg.Ack()
+		return nil
+	}
+	it := &item{raw: data, msg: msg}
+	if id, ok := ev.Field("id"); ok {
+		it.id, _ = id.(string)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, msg.Headers().Get(HeaderReceived)); err == nil {
+		it.published = t
+	} else if md, err := msg.Metadata(); err == nil {
+		it.published = md.Timestamp
+	} else {
+		it.published = w.e.o.Clock()
+	}
+	if w.schema != w.sub.Source.Schema {
+		in := schema.Event{Schema: w.sub.Source.Schema, Raw: data, Topic: w.sub.Source.Topic, Received: it.published}
+		var out schema.Event
+		if w.schema == schema.CloudEventSchemaV1_0 {
+			out, err = schema.ToCloudEvent(in)
+		} else {
+			out, err = schema.ToEventGrid(in)
+		}
+		if err != nil {
+			w.e.log.Error("eventgrid: event not converted to the delivery schema; skipped", "subscription", w.sub.ID, "err", err)
+			_ = msg.Ack()
+			return nil
+		}
+		it.raw = out.Raw
+	}
+	return it
+}
+
+// dispatch hands a group to a sender, dead-lettering expired events first.
+// When the worker stops first, fresh events go back to the stream and
+// retried ones stay in the retry stream.
+func (w *worker) dispatch(group []*item) {
+	now := w.e.o.Clock()
+	live := group[:0]
+	for _, it := range group {
+		if now.Sub(it.published) >= w.sub.Spec.EventTTL {
+			w.deadLetter(it, ReasonTTL)
+			continue
+		}
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	select {
+	case w.jobs <- live:
+	case <-w.ctx.Done():
+		for _, it := range live {
+			if it.msg != nil {
+				_ = it.msg.Nak()
+			}
+		}
+	}
+}
+
+// send is a sender: it delivers groups until the worker stops.
+func (w *worker) send() {
+	defer w.wg.Done()
+	for {
+		select {
+		case group := <-w.jobs:
+			w.deliver(group)
+		case <-w.ctx.Done():
+			return
+		}
+	}
+}
+
+// deliver makes one attempt for a group and settles each event.
+func (w *worker) deliver(group []*item) {
+	ctx, cancel := context.WithTimeout(context.Background(), RequestTimeout)
+	defer cancel()
+	start := w.e.o.Clock()
+	res := w.attempt(ctx, group)
+	now := w.e.o.Clock()
+	for _, it := range group {
+		it.attempts++
+		it.outcome, it.status, it.lastTry = res.outcome, res.status, start
+		if res.ok() {
+			w.m.delivered(now.Sub(it.published))
+			w.settle(it)
+			continue
+		}
+		w.m.failed()
+		w.failed(it, now)
+	}
+	if !res.ok() {
+		w.e.log.Debug("eventgrid: delivery failed", "subscription", w.sub.ID, "events", len(group),
+			"outcome", res.outcome, "status", res.status, "err", res.err)
+	}
+}
+
+// failed decides what follows a failed attempt: a retry, or the dead-letter
+// container.
+func (w *worker) failed(it *item, now time.Time) {
+	spec := w.sub.Spec
+	switch {
+	case it.status == 400:
+		w.deadLetter(it, ReasonBadRequest)
+	case it.status == 413:
+		w.deadLetter(it, ReasonTooLarge)
+	case it.attempts >= spec.MaxDeliveryAttempts:
+		w.deadLetter(it, ReasonMaxAttempts)
+	default:
+		expiry := it.published.Add(spec.EventTTL)
+		if !now.Before(expiry) {
+			w.deadLetter(it, ReasonTTL)
+			return
+		}
+		d := RetryDelay(it.attempts, it.status)
+		due := now.Add(d + w.e.o.Jitter(d))
+		if due.After(expiry) {
+			due = expiry // the time-to-live check then dead-letters it
+		}
+		w.retry(it, due)
+	}
+}
+
+// settle is the end of an event's attempt: its source message is
+// acknowledged, or its retry record deleted.
+func (w *worker) settle(it *item) {
+	if it.msg != nil {
+		if err := it.msg.Ack(); err != nil {
+			w.e.log.Warn("eventgrid: ack lost; the event may be delivered again", "subscription", w.sub.ID, "err", err)
+		}
+		return
+	}
+	if it.seq != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := w.e.retries.DeleteMsg(ctx, it.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			w.e.log.Warn("eventgrid: retry record not deleted; the event may be delivered again", "subscription", w.sub.ID, "err", err)
+		}
+		w.m.retryDone()
+	}
+}
+
+// Dead-letter reasons, as Azure writes them in deadLetterReason.
+const (
+	ReasonMaxAttempts = "MaxDeliveryAttemptsExceeded"
+	ReasonTTL         = "TimeToLiveExceeded"
+	ReasonBadRequest  = "UndeliverableDueToHttpBadRequest"
+	ReasonTooLarge    = "UndeliverableDueToHttpRequestEntityTooLarge"
+)
+
+// deadLetterGiveUp is how long Lapis keeps trying to write to a
+// dead-letter container that fails: Azure's 4 hours.
+const deadLetterGiveUp = 4 * time.Hour
+
+// deadLetterRetry is the wait between attempts at a failing dead-letter
+// container.
+const deadLetterRetry = time.Minute
+
+// deadLetter writes an event to the dead-letter container, or drops it
+// when the subscription has none. A container that fails is tried again
+// each minute for 4 hours.
+func (w *worker) deadLetter(it *item, reason string) {
+	dl := w.sub.Spec.DeadLetter
+	if dl == nil {
+		w.m.dropped()
+		w.e.log.Warn("eventgrid: event dropped: no dead-letter destination", "subscription", w.sub.ID,
+			"event", it.id, "reason", reason, "attempts", it.attempts, "outcome", it.outcome)
+		w.settle(it)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), RequestTimeout)
+	defer cancel()
+	now := w.e.o.Clock()
+	err := w.writeDeadLetter(ctx, it, reason, now)
+	if err == nil {
+		w.m.deadLettered()
+		w.settle(it)
+		return
+	}
+	if it.since.IsZero() {
+		it.since = now
+	}
+	if now.Sub(it.since) >= deadLetterGiveUp {
+		w.m.dropped()
+		w.e.log.Error("eventgrid: event dropped: the dead-letter container failed for 4 hours", "subscription", w.sub.ID,
+			"event", it.id, "reason", reason, "err", err)
+		w.settle(it)
+		return
+	}
+	w.e.log.Warn("eventgrid: dead-letter write failed; trying again", "subscription", w.sub.ID, "event", it.id, "err", err)
+	it.deadLetter = reason
+	w.retry(it, now.Add(deadLetterRetry))
+}
+
+// strings.ToUpper of the subscription's name, as blob paths and the
+// aeg-subscription-name header carry it.
+func (w *worker) upperName() string { return strings.ToUpper(w.sub.Name) }

@@ -140,7 +140,8 @@ func (s *Service) apply(ctx context.Context, key string, rec *arm.Record) error 
 	if err != nil {
 		return err
 	}
-	return s.engine.Apply(ctx, &delivery.Subscription{ID: rec.ID, Name: rec.Name, Revision: rec.Revision, Source: *src, Spec: spec})
+	since, _ := time.Parse(time.RFC3339Nano, rec.Secrets[secretActiveSince])
+	return s.engine.Apply(ctx, &delivery.Subscription{ID: rec.ID, Name: rec.Name, Revision: rec.Revision, Source: *src, Spec: spec, Since: since})
 }
 
 // forget stops delivery to a deleted subscription and removes its state.
@@ -244,10 +245,7 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 		case !now.Before(end):
 			return errValidationExpired
 		}
-		rec.Properties["provisioningState"] = StateSucceeded
-		for _, k := range []string{secretValidationCode, secretValidationTok, secretValidationEnd} {
-			delete(rec.Secrets, k)
-		}
+		activate(rec.Properties, rec.Secrets, now)
 		return nil
 	})
 	switch {

@@ -104,7 +104,11 @@ func (l *lapis) arm(t *testing.T, method, path string, body any) (int, map[strin
 	if strings.Contains(strings.ToLower(path), "resourcegroups/") && !strings.Contains(path, "/providers/") {
 		api = "2024-11-01"
 	}
-	req, _ := http.NewRequest(method, l.mgmt+"/subscriptions/"+l.sub+path+sep+"api-version="+api, rd)
+	target := l.mgmt + "/subscriptions/" + l.sub + path
+	if !strings.Contains(path, "api-version=") {
+		target += sep + "api-version=" + api
+	}
+	req, _ := http.NewRequest(method, target, rd)
 	req.Header.Set("Authorization", "Bearer "+l.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

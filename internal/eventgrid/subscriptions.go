@@ -34,6 +34,7 @@ const (
 	secretValidationCode = "validationCode"
 	secretValidationTok  = "validationToken"
 	secretValidationEnd  = "validationExpires"
+	secretActiveSince    = "activeSince"
 )
 
 // ManualValidationWindow is how long a webhook has to GET its validationUrl.
@@ -157,7 +158,7 @@ func (t *SubscriptionType) Prepare(ctx context.Context, req *arm.WriteRequest) e
 	}
 	if d.Type != subscription.WebHook {
 		delete(secrets, secretEndpointURL)
-		p["provisioningState"] = StateSucceeded
+		activate(p, secrets, now)
 		return nil
 	}
 	oldSchema := ""
@@ -181,11 +182,20 @@ func (t *SubscriptionType) Prepare(ctx context.Context, req *arm.WriteRequest) e
 		secrets[secretValidationEnd] = now.Add(ManualValidationWindow).UTC().Format(time.RFC3339Nano)
 		return nil
 	}
-	delete(secrets, secretValidationCode)
-	delete(secrets, secretValidationTok)
-	delete(secrets, secretValidationEnd)
-	p["provisioningState"] = StateSucceeded
+	activate(p, secrets, now)
 	return nil
+}
+
+// activate makes a subscription Succeeded; the first time, it notes when,
+// so that delivery starts with the events published from then on.
+func activate(p map[string]any, secrets map[string]string, now time.Time) {
+	p["provisioningState"] = StateSucceeded
+	for _, k := range []string{secretValidationCode, secretValidationTok, secretValidationEnd} {
+		delete(secrets, k)
+	}
+	if secrets[secretActiveSince] == "" {
+		secrets[secretActiveSince] = now.UTC().Format(time.RFC3339Nano)
+	}
 }
 
 // Action implements arm.Actor: getFullUrl gives a webhook's full URL, and

@@ -43,6 +43,11 @@ type Subscription struct {
 	Revision uint64
 	Source   Source
 	Spec     *subscription.Spec
+	// Since is when the subscription became active: its consumer, made on
+	// first Apply, starts with the events stored from then on (zero: from
+	// the Apply), so that an event published right after the subscription
+	// is created is not missed while the engine catches up.
+	Since time.Time
 }
 
 // deliverySchema is the schema events are delivered in.

@@ -63,16 +63,25 @@ type worker struct {
 }
 
 func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, error) {
-	cons, err := e.o.Substrate.JetStream().CreateOrUpdateConsumer(ctx, sub.Source.Stream, jetstream.ConsumerConfig{
-		Durable:       ConsumerName(sub.ID),
-		Description:   "Event Grid subscription " + sub.ID,
-		FilterSubject: sub.Source.Subject,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       consumerAckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: 4 * e.o.Workers * max(sub.Spec.Destination.MaxEventsPerBatch, 1),
-	})
+	js := e.o.Substrate.JetStream()
+	cons, err := js.Consumer(ctx, sub.Source.Stream, ConsumerName(sub.ID))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cfg := jetstream.ConsumerConfig{
+			Durable:       ConsumerName(sub.ID),
+			Description:   "Event Grid subscription " + sub.ID,
+			FilterSubject: sub.Source.Subject,
+			DeliverPolicy: jetstream.DeliverNewPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       consumerAckWait,
+			MaxDeliver:    -1,
+			MaxAckPending: 4 * e.o.Workers * max(sub.Spec.Destination.MaxEventsPerBatch, 1),
+		}
+		if !sub.Since.IsZero() {
+			since := sub.Since
+			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+		}
+		cons, err = js.CreateOrUpdateConsumer(ctx, sub.Source.Stream, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delivery: consumer for %s: %w", sub.ID, err)
 	}

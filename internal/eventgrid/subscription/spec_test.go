@@ -33,7 +33,7 @@ func TestParseDefaultsAndShapes(t *testing.T) {
 	s, err = subscription.Parse(map[string]any{
 		"destination":           map[string]any{"endpointType": "storagequeue", "properties": map[string]any{"resourceId": acct, "queueName": "q11", "queueMessageTimeToLiveInSeconds": -1}},
 		"retryPolicy":           map[string]any{"maxDeliveryAttempts": 3, "eventTimeToLiveInMinutes": 5},
-		"deadLetterDestination": map[string]any{"endpointType": "StorageBlob", "properties": map[string]any{"resourceId": acct, "blobContainerName": "dl"}},
+		"deadLetterDestination": map[string]any{"endpointType": "StorageBlob", "properties": map[string]any{"resourceId": acct, "blobContainerName": "dl1"}},
 		"eventDeliverySchema":   "CloudEventSchemaV1_0",
 		"expirationTimeUtc":     "2027-01-01T00:00:00Z",
 		"labels":                []any{"x"},
@@ -42,7 +42,7 @@ func TestParseDefaultsAndShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Destination.Type != subscription.StorageQueue || s.Destination.Queue != "q11" || s.Destination.QueueMessageTTL != -1 ||
-		s.MaxDeliveryAttempts != 3 || s.EventTTL != 5*time.Minute || s.DeadLetter.Account() != "a1" || s.DeadLetter.Container != "dl" ||
+		s.MaxDeliveryAttempts != 3 || s.EventTTL != 5*time.Minute || s.DeadLetter.Account() != "a1" || s.DeadLetter.Container != "dl1" ||
 		s.DeliverySchema != schema.CloudEventSchemaV1_0 || !s.DeliverySchemaSet || s.Expiration.Year() != 2027 || s.Labels[0] != "x" {
 		t.Fatalf("parsed: %+v", s)
 	}

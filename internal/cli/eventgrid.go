@@ -18,7 +18,7 @@ func newEventGridCmd(g *globals) *cobra.Command {
 	key := noun("key", "Manage a topic's access keys")
 	key.AddCommand(topicKeyList(g), topicKeyRegenerate(g))
 	topic.AddCommand(topicCreate(g), topicShow(g), topicList(g), topicDelete(g), key)
-	cmd.AddCommand(topic)
+	cmd.AddCommand(topic, newEventSubscriptionCmd(g), newSystemTopicCmd(g))
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -154,6 +156,12 @@ func resolvePath(fn *binding.Function, cfg *BlobConfig, inv *binding.Invocation)
 	if err != nil {
 		return "", "", err
 	}
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		// A blob's URL, as an Event Grid trigger's {data.url} gives it.
+		if p, err = urlPath(p); err != nil {
+			return "", "", fmt.Errorf("path %q: %w", cfg.Path, err)
+		}
+	}
 	container, name, _ := strings.Cut(p, "/")
 	if msg := containerNameProblem(container); msg != "" {
 		return "", "", fmt.Errorf("path %q is %q: %s", cfg.Path, p, msg)
@@ -165,6 +173,27 @@ func resolvePath(fn *binding.Function, cfg *BlobConfig, inv *binding.Invocation)
 		return "", "", fmt.Errorf("path %q gives a blob name of %d characters; the most is 1024", cfg.Path, len(name))
 	}
 	return container, name, nil
+}
+
+// urlPath turns a blob URL into "container/blob": the path of
+// https://{account}.blob.core.windows.net/{container}/{blob}, or, for a
+// path-style URL (an IP address or localhost host, as Lapis and Azurite
+// serve), the path after the account segment.
+func urlPath(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a blob URL: %w", err)
+	}
+	p := strings.TrimPrefix(u.Path, "/")
+	host := u.Hostname()
+	if net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") {
+		_, rest, ok := strings.Cut(p, "/")
+		if !ok {
+			return "", fmt.Errorf("blob URL %q has no container after the account", raw)
+		}
+		p = rest
+	}
+	return p, nil
 }
 
 // Context is the binding-expression context of an invocation: its trigger metadata, its trigger value (whose

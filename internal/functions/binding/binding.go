@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -36,8 +37,8 @@ type Trigger interface {
 	Start(ctx context.Context, fn *Function, inv Invoker) (stop func(), err error)
 }
 
-// Addressable is implemented by trigger types whose functions are called by URL (the HTTP trigger; later the
-// Event Grid webhook), so that the management API can show each function's invoke_url_template without knowing
+// Addressable is implemented by trigger types whose functions are called by URL (the HTTP trigger, the Event
+// Grid trigger's webhook), so that the management API can show each function's invoke_url_template without knowing
 // the type.
 type Addressable interface {
 	Trigger
@@ -45,6 +46,26 @@ type Addressable interface {
 	// templates, e.g. "/api/products/{category:alpha}/{id:int?}".
 	InvokePath(fn *Function) string
 }
+
+// Webhook is implemented by trigger types whose events arrive by HTTP at an extension webhook of the app's front
+// door, /runtime/webhooks/{extension}, as Azure's host serves its extensions' webhooks (the Event Grid trigger's
+// is /runtime/webhooks/eventgrid). The host routes a request there to the registered type whose Extension matches
+// {extension}, ignoring case, once the request carries the extension's system key (named
+// SystemKeyName(Extension())) or the master key, in ?code= or x-functions-key; it answers 401 otherwise, and 404
+// for an extension no type registered.
+type Webhook interface {
+	Trigger
+	// Extension is the extension's name in the webhook path, e.g. "eventgrid".
+	Extension() string
+	// ServeWebhook serves one authorized request. fns returns the app's enabled function called name (ignoring
+	// case) if its trigger is this type, else nil; inv invokes functions. The request body is limited to the
+	// host's maximum request size (reading past it fails with an *http.MaxBytesError).
+	ServeWebhook(w http.ResponseWriter, r *http.Request, fns func(name string) *Function, inv Invoker)
+}
+
+// SystemKeyName is the name of the system key that authorizes calls to an extension's webhook,
+// "{extension}_extension" in lower case, as Azure names it ("eventgrid_extension").
+func SystemKeyName(extension string) string { return strings.ToLower(extension) + "_extension" }
 
 // Output is a binding type that writes a value the worker produced.
 type Output interface {
@@ -187,12 +208,13 @@ func OneOf(property, value string, allowed ...string) *PropertyError {
 }
 
 var (
-	mu    sync.RWMutex
-	types = map[string]Type{} // key: lower-case name
+	mu       sync.RWMutex
+	types    = map[string]Type{}    // key: lower-case name
+	webhooks = map[string]Webhook{} // key: lower-case extension name
 )
 
 // Register adds a binding type. It panics if t is nil, has no name, or a type of that name (ignoring case) is
-// already registered.
+// already registered, or if t is a Webhook whose extension name is empty or already taken.
 func Register(t Type) {
 	if t == nil || t.Name() == "" {
 		panic("binding: Register of a nil or unnamed type")
@@ -203,7 +225,25 @@ func Register(t Type) {
 	if _, dup := types[key]; dup {
 		panic(fmt.Sprintf("binding: type %q registered twice", t.Name()))
 	}
+	if wh, ok := t.(Webhook); ok {
+		ext := strings.ToLower(wh.Extension())
+		if ext == "" || strings.Contains(ext, "/") {
+			panic(fmt.Sprintf("binding: type %q has an invalid webhook extension name %q", t.Name(), wh.Extension()))
+		}
+		if other, dup := webhooks[ext]; dup {
+			panic(fmt.Sprintf("binding: types %q and %q both serve the webhook %q", other.Name(), t.Name(), ext))
+		}
+		webhooks[ext] = wh
+	}
 	types[key] = t
+}
+
+// LookupWebhook returns the registered type that serves the extension webhook called extension, ignoring case.
+func LookupWebhook(extension string) (Webhook, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	wh, ok := webhooks[strings.ToLower(extension)]
+	return wh, ok
 }
 
 // Lookup returns the registered type called name, ignoring case.

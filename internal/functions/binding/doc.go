@@ -23,6 +23,12 @@
 // calls when the app stops or is redeployed. The HTTP trigger's Start does nothing: its events arrive through the
 // host's HTTP front door.
 //
+// A trigger whose events arrive as HTTP requests to an extension webhook (Azure's /runtime/webhooks/{extension},
+// such as the Event Grid trigger's) also implements [Webhook]: the host checks the extension's system key
+// ([SystemKeyName]) or the master key and hands the request to ServeWebhook, which finds the function the request
+// names and invokes it. Such a type usually implements [Addressable] too, so that the function's invoke URL shows
+// the webhook; the management API adds the system key to it.
+//
 // An input binding implements [Input]: before each invocation the host calls Read for each of the function's in
 // bindings (other than the trigger) whose type implements it, and puts the value in Data under the binding's name.
 // An output binding implements [Output]: after a successful invocation the host calls Write for each out binding

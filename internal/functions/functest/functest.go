@@ -3,13 +3,22 @@
 package functest
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
@@ -19,23 +28,40 @@ import (
 	"github.com/lapisdev/lapis/internal/storage/queue"
 )
 
-// Platform is a running platform (its functions front door off) for one test.
+// Platform is a running platform for one test.
 type Platform struct {
 	Server *platform.Server
 	// Conn is the connection string of devstoreaccount1 on it.
 	Conn string
 	// BlobHost and QueueHost are the host:port of its Blob and Queue endpoints.
 	BlobHost, QueueHost string
+	// Management is the management API's base URL, and Token the admin key that authorizes calls to it.
+	Management, Token string
+	// Functions is the base URL of the functions front door ("" when it is off); an app is addressed by the
+	// host name {app}.localhost.
+	Functions string
 }
 
-// Start runs a platform in a temporary data directory until the test ends. Its log goes to stderr at warning
-// level with -v.
+// Start runs a platform in a temporary data directory, its functions front door off, until the test ends. Its
+// log goes to stderr at warning level with -v.
 func Start(t testing.TB) *Platform {
+	t.Helper()
+	return start(t, platform.Ports{Functions: -1})
+}
+
+// StartWithFunctions is Start with the functions service's front door on a free port, for tests that deploy
+// apps through the management API and call them by URL.
+func StartWithFunctions(t testing.TB) *Platform {
+	t.Helper()
+	return start(t, platform.Ports{})
+}
+
+func start(t testing.TB, ports platform.Ports) *Platform {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // keep the CLI pointer out of the user's config
 	cfg := platform.Defaults()
 	cfg.DataDir = t.TempDir()
-	cfg.Ports = platform.Ports{Functions: -1}
+	cfg.Ports = ports
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -47,12 +73,135 @@ func Start(t testing.TB) *Platform {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() { cancel(); srv.Wait() })
-	ep := srv.Info().Endpoints
+	token, err := platform.ReadAdminKey(cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := srv.Info()
+	ep := info.Endpoints
 	bu, _ := url.Parse(ep["blob"])
 	qu, _ := url.Parse(ep["queue"])
-	return &Platform{Server: srv, BlobHost: bu.Host, QueueHost: qu.Host,
+	return &Platform{Server: srv, BlobHost: bu.Host, QueueHost: qu.Host, Management: info.Management, Token: token,
+		Functions: ep["functions"],
 		Conn: fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s;",
 			account.DevAccount, account.DevKey, ep["blob"], account.DevAccount, ep["queue"], account.DevAccount)}
+}
+
+// ARM calls the management API: method on path (from /subscriptions/...; api-version is added when the path has
+// none) with a JSON body or raw bytes (a zip package), decoding a JSON answer into out when it is not nil. It
+// returns the status.
+func (p *Platform) ARM(t testing.TB, method, path string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	if !strings.Contains(path, "api-version=") {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "api-version=" + APIVersion
+	}
+	req, err := http.NewRequest(method, p.Management+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.Token)
+	if _, ok := body.([]byte); !ok && body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// APIVersion is the api-version ARM adds to management calls that name none (App Service's).
+const APIVersion = "2024-11-01"
+
+// Site is the resource path of function app name in resource group group of the platform's subscription.
+func (p *Platform) Site(group, name string) string {
+	return "/subscriptions/" + p.Server.Info().Subscription + "/resourceGroups/" + group + "/providers/Microsoft.Web/sites/" + name
+}
+
+// CreateSite creates resource group group (if needed) and function app name in it, on the Consumption plan, with
+// the app settings given, and fails the test if either is refused.
+func (p *Platform) CreateSite(t testing.TB, group, name string, settings map[string]string) {
+	t.Helper()
+	rg := "/subscriptions/" + p.Server.Info().Subscription + "/resourcegroups/" + group + "?api-version=2021-04-01"
+	if code := p.ARM(t, http.MethodPut, rg, map[string]any{"location": "westeurope"}, nil); code != 200 && code != 201 {
+		t.Fatalf("creating resource group %s: %d", group, code)
+	}
+	var list []map[string]string
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		list = append(list, map[string]string{"name": k, "value": settings[k]})
+	}
+	site := map[string]any{"location": "westeurope", "kind": "functionapp,linux",
+		"properties": map[string]any{"siteConfig": map[string]any{"appSettings": list}}}
+	var out map[string]any
+	if code := p.ARM(t, http.MethodPut, p.Site(group, name), site, &out); code != 200 && code != 201 {
+		t.Fatalf("creating function app %s: %d %v", name, code, out)
+	}
+}
+
+// ZipDir returns the files under dir as a zip package (with their modes), for a zip deployment.
+func ZipDir(t testing.TB, dir string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := zip.FileInfoHeader(info)
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(rel)
+		hdr.Method = zip.Deflate
+		w, err := zw.CreateHeader(hdr)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // InProcess is the provider the platform gives its hosts: accounts on its endpoints served in process.
@@ -73,7 +222,9 @@ func (p *Platform) InProcess(t testing.TB) *storageclient.InProcess {
 }
 
 // MainWithWorker builds the Go package pkg (a test worker, e.g. "./testdata/handler") into a temporary
-// directory, sets *path to the executable, runs the tests and removes it: call it from TestMain.
+// directory, sets *path to the executable, runs the tests and removes it: call it from TestMain. A pkg directory
+// with a go.mod of its own (a Go SDK app whose go.mod replaces the SDK with the repository's sdk/) is built as
+// that module.
 func MainWithWorker(m *testing.M, pkg string, path *string) int {
 	dir, err := os.MkdirTemp("", "lapis-test-worker")
 	if err != nil {
@@ -83,6 +234,10 @@ func MainWithWorker(m *testing.M, pkg string, path *string) int {
 	defer os.RemoveAll(dir)
 	*path = filepath.Join(dir, filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", *path, pkg)
+	if _, err := os.Stat(filepath.Join(pkg, "go.mod")); err == nil {
+		cmd = exec.Command("go", "build", "-o", *path, ".")
+		cmd.Dir = pkg
+	}
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, b)

@@ -86,6 +86,13 @@
 // ?code= or the x-functions-key header. POST /admin/functions/{name} with {"input": ...} runs any function by hand
 // with the master key, and answers 202.
 //
+// /runtime/webhooks/{extension} (any method, any path below it) goes to the binding type registered as that
+// extension's binding.Webhook (the Event Grid trigger's "eventgrid"), once the request carries the extension's
+// system key (Keys.System["{extension}_extension"]) or the master key; 401 otherwise, and 404 for an extension no
+// type serves. The host knows no extension by name: the type finds the function the request names among the
+// app's enabled functions with its trigger, and invokes it through the host. Request bodies are limited to
+// Options.MaxRequestBodySize there too.
+//
 // A request becomes a payload invocation: Data[trigger name] is Azure's HTTP request shape (Url, Method, Query,
 // Headers, Params, Identities, Body) and Metadata has the route values, Query, Headers and sys; the function's
 // http output (e.g. "res", or "$return") becomes the response. When host.json enables forwarding

@@ -37,6 +37,7 @@ const DefaultFunctionTimeout = 5 * time.Minute
 type Keys struct {
 	Master   string
 	Host     map[string]string
+	System   map[string]string            // system keys, for extension webhooks ("eventgrid_extension")
 	Function map[string]map[string]string // function name (case-insensitive) → key name → value
 }
 

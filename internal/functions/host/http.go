@@ -16,13 +16,20 @@ import (
 	"github.com/lapisdev/lapis/internal/functions/route"
 )
 
-const adminFunctionsPrefix = "/admin/functions/"
+const (
+	adminFunctionsPrefix = "/admin/functions/"
+	webhooksPrefix       = "/runtime/webhooks/"
+)
 
 // ServeHTTP is the HTTP trigger front door of the app; see the package documentation.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.EscapedPath()
-	if len(p) > len(adminFunctionsPrefix) && strings.EqualFold(p[:len(adminFunctionsPrefix)], adminFunctionsPrefix) {
-		h.serveAdmin(w, r, p[len(adminFunctionsPrefix):])
+	if rest, ok := cutPrefixFold(p, adminFunctionsPrefix); ok {
+		h.serveAdmin(w, r, rest)
+		return
+	}
+	if rest, ok := cutPrefixFold(p, webhooksPrefix); ok {
+		h.serveWebhook(w, r, rest)
 		return
 	}
 	rest, ok := stripPrefix(p, h.cfg.HTTP.RoutePrefix)
@@ -101,6 +108,61 @@ func writeInvocationError(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	}
 	http.Error(w, err.Error(), status)
+}
+
+// cutPrefixFold returns what follows prefix in p, when p starts with prefix (ignoring case) and has more.
+func cutPrefixFold(p, prefix string) (string, bool) {
+	if len(p) > len(prefix) && strings.EqualFold(p[:len(prefix)], prefix) {
+		return p[len(prefix):], true
+	}
+	return "", false
+}
+
+// serveWebhook serves /runtime/webhooks/{extension}[/...]: the binding type registered for the extension serves
+// the request once it carries the extension's system key or the master key.
+func (h *Host) serveWebhook(w http.ResponseWriter, r *http.Request, rest string) {
+	ext, _, _ := strings.Cut(rest, "/")
+	wh, ok := binding.LookupWebhook(ext)
+	if !ok {
+		http.Error(w, fmt.Sprintf("no extension webhook %q in app %s", ext, h.opts.Name), http.StatusNotFound)
+		return
+	}
+	if !h.systemAuthorized(r, binding.SystemKeyName(wh.Extension())) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	fns := func(name string) *binding.Function {
+		fn := h.Function(name)
+		if fn == nil || fn.Def.Disabled || !strings.EqualFold(fn.Trigger().Type, wh.Name()) {
+			return nil
+		}
+		return fn
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodySize)
+	}
+	wh.ServeWebhook(w, r, fns, h)
+}
+
+// systemAuthorized checks the request's key for an extension webhook: the system key called name, or the master
+// key (Azure's "system" authorization level).
+func (h *Host) systemAuthorized(r *http.Request, name string) bool {
+	if h.opts.AuthDisabled {
+		return true
+	}
+	key := requestKey(r)
+	if key == "" {
+		return false
+	}
+	if h.isMaster(key) {
+		return true
+	}
+	for n, v := range h.keys.Load().System {
+		if strings.EqualFold(n, name) && v != "" && subtle.ConstantTimeCompare([]byte(key), []byte(v)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // stripPrefix removes "/prefix" from p, case-insensitively.

@@ -453,7 +453,8 @@ func (rt *Runtime) hostOptions(a *app, site *webapp.Site, dir string) host.Optio
 
 // hostKeys are the keys the front door checks for a site.
 func hostKeys(site *webapp.Site) host.Keys {
-	return host.Keys{Master: site.Keys.Master, Host: maps.Clone(site.Keys.Host), Function: site.Keys.Function}
+	return host.Keys{Master: site.Keys.Master, Host: maps.Clone(site.Keys.Host), System: maps.Clone(site.Keys.System),
+		Function: site.Keys.Function}
 }
 
 func parseDuration(s string) (time.Duration, error) {
@@ -604,8 +605,8 @@ func (rt *Runtime) Prepare(ctx context.Context, site *webapp.Site, dep *webapp.D
 		for _, b := range fn.Def.Bindings {
 			f.Bindings = append(f.Bindings, b.Raw)
 		}
-		if p, ok := invokePath(fn); ok {
-			f.InvokePath = p
+		if p, key, ok := address(fn); ok {
+			f.InvokePath, f.SystemKey = p, key
 			if level, ok := fn.Trigger().Property("authLevel"); ok {
 				_ = json.Unmarshal(level, &f.AuthLevel)
 			}

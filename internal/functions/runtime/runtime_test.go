@@ -26,6 +26,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v5"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 
+	"github.com/lapisdev/lapis/internal/functions/functest"
 	"github.com/lapisdev/lapis/internal/platform"
 )
 
@@ -140,7 +141,7 @@ func buildApp(t *testing.T, version string, edit func(dir string)) []byte {
 	if edit != nil {
 		edit(dir)
 	}
-	return zipDir(t, dir)
+	return functest.ZipDir(t, dir)
 }
 
 var (
@@ -175,45 +176,6 @@ func workerBin(t *testing.T, dir string) {
 	if err := os.WriteFile(filepath.Join(dir, "worker"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func zipDir(t *testing.T, dir string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr, err := zip.FileInfoHeader(info)
-		if err != nil {
-			return err
-		}
-		hdr.Name = filepath.ToSlash(rel)
-		hdr.Method = zip.Deflate
-		w, err := zw.CreateHeader(hdr)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	})
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // mgmt sends a request to the management API and decodes a JSON answer into out (when not nil).

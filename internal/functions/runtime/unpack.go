@@ -23,17 +23,21 @@ const completeMarker = ".lapis-unpacked"
 
 func tokenLower(s string) string { return substrate.Token(strings.ToLower(s)) }
 
-// invokePath asks the trigger's binding type for the function's URL path, if it has one.
-func invokePath(fn *binding.Function) (string, bool) {
+// address asks the trigger's binding type how the function is called by URL, if it is: its path and query on the
+// front door, and for a webhook trigger the name of the system key that authorizes calls.
+func address(fn *binding.Function) (path, systemKey string, ok bool) {
 	t, ok := binding.Lookup(fn.Trigger().Type)
 	if !ok {
-		return "", false
+		return "", "", false
 	}
 	a, ok := t.(binding.Addressable)
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	return a.InvokePath(fn), true
+	if wh, ok := t.(binding.Webhook); ok {
+		systemKey = binding.SystemKeyName(wh.Extension())
+	}
+	return a.InvokePath(fn), systemKey, true
 }
 
 // unpack makes DataDir/functions/apps/{site}/{dep} hold the deployment's files, fetching the package from the

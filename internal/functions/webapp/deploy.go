@@ -77,6 +77,10 @@ func (t *SiteType) zipDeploy(w http.ResponseWriter, r *http.Request, req *arm.Su
 			if _, ok := rec.Secrets[k]; !ok && f.InvokePath != "" {
 				rec.Secrets[k] = NewKey()
 			}
+			// A webhook trigger's system key, which Azure creates when the extension first serves the app.
+			if k := secretSystemKeys + f.SystemKey; f.SystemKey != "" && rec.Secrets[k] == "" {
+				rec.Secrets[k] = NewKey()
+			}
 		}
 		return nil
 	})

@@ -4,6 +4,10 @@
 // functions/{name}/keys), the function list with invoke URLs (functions), zip deployments
 // (extensions/zipdeploy, deployments), the log stream (logstream) and the usage meter (usage, usages).
 //
+// A deployment creates the keys its functions need when the site lacks them: a "default" function key for each
+// function called by URL, and the system key of each webhook trigger (Function.SystemKey, "eventgrid_extension"),
+// which that function's invoke URL then carries as ?code=, so that it can be given to Event Grid as it is.
+//
 // It keeps, and only it writes:
 //
 //   - the site's record in the resource store: its public properties, and in Record.Secrets its keys

@@ -3,6 +3,7 @@ package webapp
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/lapisdev/lapis/internal/arm"
@@ -45,6 +46,14 @@ func (t *SiteType) envelope(req *arm.SubtreeRequest, f *Function) map[string]any
 	invoke := ""
 	if f.InvokePath != "" && base != "" {
 		invoke = base + f.InvokePath
+		// A webhook's URL carries its system key, so that it can be given to Event Grid as it is.
+		if key := req.Record.Secrets[secretSystemKeys+f.SystemKey]; f.SystemKey != "" && key != "" {
+			sep := "?"
+			if strings.Contains(invoke, "?") {
+				sep = "&"
+			}
+			invoke += sep + "code=" + url.QueryEscape(key)
+		}
 	}
 	bindings := make([]any, len(f.Bindings))
 	for i, b := range f.Bindings {

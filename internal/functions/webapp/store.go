@@ -52,10 +52,16 @@ type Function struct {
 	Disabled bool              `json:"disabled,omitempty"`
 	// Trigger is the trigger's binding type ("httpTrigger", ...).
 	Trigger string `json:"trigger"`
-	// InvokePath is an HTTP function's path with its route template ("/api/products/{id:int?}"); "" otherwise.
+	// InvokePath is the path (and query) that calls the function on the front door, for an HTTP function with
+	// its route template ("/api/products/{id:int?}"), for a webhook trigger its extension's webhook
+	// ("/runtime/webhooks/eventgrid?functionName=f"); "" for functions not called by URL.
 	InvokePath string `json:"invokePath,omitempty"`
 	// AuthLevel is an HTTP function's authLevel.
 	AuthLevel string `json:"authLevel,omitempty"`
+	// SystemKey is, for a webhook trigger, the name of the system key that authorizes InvokePath
+	// ("eventgrid_extension"): a deployment creates it when the site has none, and the function's
+	// invoke_url_template carries it as ?code=.
+	SystemKey string `json:"systemKey,omitempty"`
 }
 
 // Runtime is what runs the apps, as the management side needs it.

@@ -3,8 +3,9 @@
 package all
 
 import (
-	_ "github.com/lapisdev/lapis/internal/functions/binding/blobbinding" // blobTrigger, blob
-	_ "github.com/lapisdev/lapis/internal/functions/binding/httpbinding" // httpTrigger, http
+	_ "github.com/lapisdev/lapis/internal/functions/binding/blobbinding"      // blobTrigger, blob
+	_ "github.com/lapisdev/lapis/internal/functions/binding/eventgridbinding" // eventGridTrigger, eventGrid
+	_ "github.com/lapisdev/lapis/internal/functions/binding/httpbinding"      // httpTrigger, http
 	_ "github.com/lapisdev/lapis/internal/functions/binding/queuebinding"
 	_ "github.com/lapisdev/lapis/internal/functions/binding/timerbinding" // timerTrigger
 )

@@ -1,0 +1,8 @@
+package eventgridbinding
+
+import "github.com/lapisdev/lapis/internal/functions/binding"
+
+func init() {
+	binding.Register(Trigger{})
+	binding.Register(Output{})
+}

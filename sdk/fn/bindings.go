@@ -259,8 +259,26 @@ func (c *Context) SetBlob(name string, content []byte) {
 // encoded as JSON, so a struct becomes a JSON message. A value that cannot
 // be encoded fails the invocation. Setting the binding with
 // [Context.SetOutput] replaces the messages put so far.
-func (c *Context) PutQueueMessage(name string, msg any) {
-	m, err := encodeMessage(msg)
+func (c *Context) PutQueueMessage(name string, msg any) { c.appendOutput(name, "message", msg) }
+
+// PublishEvent adds an event to the Event Grid output binding named name,
+// declared with [EventGridOutput]. Call it once per event: the host
+// publishes them all to the topic in one request after the function
+// returns, and a topic that refuses them fails the invocation.
+//
+// The event is an [EventGridEvent], a [json.RawMessage] or any value that
+// encodes as a JSON object, such as a map or a struct with the schema's
+// member names: the Event Grid schema's (id, subject, eventType,
+// eventTime, data, dataVersion) or, with specversion, the CloudEvents
+// schema's; all events of a call must be in the schema the topic takes.
+// The host fills in a missing id and time. Setting the binding with
+// [Context.SetOutput] replaces the events published so far.
+func (c *Context) PublishEvent(name string, event any) { c.appendOutput(name, "event", event) }
+
+// appendOutput adds one item to an output that takes several (queue
+// messages, events); noun names the items in errors.
+func (c *Context) appendOutput(name, noun string, item any) {
+	m, err := encodeItem(noun, item)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sealed {
@@ -269,12 +287,12 @@ func (c *Context) PutQueueMessage(name string, msg any) {
 	if c.outputs == nil {
 		c.outputs = map[string]any{}
 	}
-	batch, ok := c.outputs[name].(*queueBatch)
+	batch, ok := c.outputs[name].(*outputBatch)
 	if !ok {
-		batch = &queueBatch{}
+		batch = &outputBatch{noun: noun}
 		if old, exists := c.outputs[name]; exists {
-			// A value set with SetOutput becomes the first message.
-			m0, err0 := encodeMessage(old)
+			// A value set with SetOutput becomes the first item.
+			m0, err0 := encodeItem(noun, old)
 			batch.add(m0, err0)
 		} else {
 			c.order = append(c.order, name)
@@ -284,36 +302,40 @@ func (c *Context) PutQueueMessage(name string, msg any) {
 	batch.add(m, err)
 }
 
-// queueBatch is the value of a queue output set with PutQueueMessage: the
-// messages encoded, and the first encoding error.
-type queueBatch struct {
+// outputBatch is the value of an output set with PutQueueMessage or
+// PublishEvent: the items encoded, and the first encoding error.
+type outputBatch struct {
+	noun string
 	msgs []json.RawMessage
 	err  error
 }
 
-func (b *queueBatch) add(m json.RawMessage, err error) {
+func (b *outputBatch) add(m json.RawMessage, err error) {
 	if err != nil && b.err == nil {
-		b.err = fmt.Errorf("message %d: %w", len(b.msgs)+1, err)
+		b.err = fmt.Errorf("%s %d: %w", b.noun, len(b.msgs)+1, err)
 	}
 	b.msgs = append(b.msgs, m)
 }
 
-func (b *queueBatch) MarshalJSON() ([]byte, error) {
+func (b *outputBatch) MarshalJSON() ([]byte, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
 	if len(b.msgs) == 1 && b.msgs[0][0] != '[' {
 		return b.msgs[0], nil
 	}
-	// Several messages, or one that is itself a JSON array, which would
+	// Several items, or one that is itself a JSON array, which would
 	// otherwise be read as several.
 	return json.Marshal(b.msgs)
 }
 
-func encodeMessage(msg any) (json.RawMessage, error) {
+// encodeItem encodes one queue message or event: a string as a JSON
+// string, []byte as a string when UTF-8 (else base64), a json.RawMessage
+// as is (compacted), anything else with encoding/json.
+func encodeItem(noun string, msg any) (json.RawMessage, error) {
 	switch m := msg.(type) {
 	case nil:
-		return nil, errors.New("the message is nil")
+		return nil, fmt.Errorf("the %s is nil", noun)
 	case string:
 		return json.Marshal(m)
 	case []byte:

@@ -53,11 +53,12 @@
 //
 // [App.HTTP] registers an HTTP function with a typed request and response;
 // [App.HTTPHandler] registers a standard [net/http.Handler] instead.
-// [App.Timer], [App.Queue] and [App.Blob] register timer, Storage Queue and
-// blob functions whose handlers receive a [TimerInfo], [QueueMessage] or
-// [BlobInfo]. [App.Function] registers a function with any trigger
-// ("eventGridTrigger", "serviceBusTrigger", "eventHubTrigger",
-// "cosmosDBTrigger", ...) whose handler receives the raw [Invocation]. The
+// [App.Timer], [App.Queue], [App.Blob] and [App.EventGrid] register timer,
+// Storage Queue, blob and Event Grid functions whose handlers receive a
+// [TimerInfo], [QueueMessage], [BlobInfo] or [EventGridEvent].
+// [App.Function] registers a function with any trigger
+// ("serviceBusTrigger", "eventHubTrigger", "cosmosDBTrigger", ...) whose
+// handler receives the raw [Invocation]. The
 // typed methods are thin wrappers over the same machinery: each builds the
 // trigger binding and converts the raw Data and Metadata into its type.
 //
@@ -66,8 +67,8 @@
 // Every function has one trigger and any number of input and output
 // bindings, in function.json's shape (type, direction, name, properties).
 // Options declare them: [QueueOutput], [BlobOutput] and [BlobInput] for
-// Storage, and [Input] and [Output] for any type (such as a "cosmosDB"
-// output). [Prop] values set properties, on the trigger when passed to a
+// Storage, [EventGridOutput] for an Event Grid topic, and [Input] and
+// [Output] for any type (such as a "cosmosDB" output). [Prop] values set properties, on the trigger when passed to a
 // registration method ([Connection], [DataType]) or on a binding when passed
 // to its constructor:
 //
@@ -85,8 +86,8 @@
 // A function reads inputs with [Context.BlobInput] (blob content) or
 // [Context.Input] (any value, decoded as JSON), and sets outputs with
 // [Context.SetBlob], [Context.PutQueueMessage] (once per message; several
-// messages go out as a JSON array) or [Context.SetOutput] (any value,
-// encoded as JSON). The returned value of a generic [Handler] goes to the
+// messages go out as a JSON array), [Context.PublishEvent] (once per event,
+// likewise) or [Context.SetOutput] (any value, encoded as JSON). The returned value of a generic [Handler] goes to the
 // "$return" output; typed handlers set "$return" with SetOutput if they
 // declare one. An HTTP function's response is its "http" output, named
 // "res" (or "$return" with [ResponseName]).
@@ -125,6 +126,10 @@
 //     is "BlobTrigger" when the host sends it, else the path pattern with
 //     the parameters filled in, else read from "Uri"; parameters the host
 //     did not send are matched from the name.
+//   - Event Grid: Data["event"] is the event object as delivered, in the
+//     Event Grid schema or the CloudEvents schema (a JSON string holding it
+//     is read too); Metadata holds "data", the event's data. The host calls
+//     the function once per event of a delivery.
 //   - Times may be ISO 8601 with an offset, ISO 8601 without one (read as
 //     UTC, as a .NET DateTime of unspecified kind), or RFC 1123; they are
 //     returned in UTC. A value serialized twice (an object inside a JSON
@@ -134,7 +139,9 @@
 //     string outputs) and a "string" blob's content as text.
 //     [Context.PutQueueMessage] sends one message as the output's value and
 //     several as a JSON array, one queue message per element; a string
-//     message is its text, a struct its JSON.
+//     message is its text, a struct its JSON. [Context.PublishEvent] sends
+//     events the same way; an [EventGridEvent] is written in its schema,
+//     without the id and time it leaves empty, which the host fills in.
 //
 // A payload the trigger cannot read fails the invocation with status 400
 // and code "BadPayload"; the function is not called.

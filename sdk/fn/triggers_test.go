@@ -608,15 +608,18 @@ func TestPayloadHelpers(t *testing.T) {
 	}
 }
 
-// FuzzTriggerPayloads feeds arbitrary payloads to the timer, queue and blob
-// decoders: they must never panic, times come out in UTC, and a blob with
-// content has a length.
+// FuzzTriggerPayloads feeds arbitrary payloads to the timer, queue, blob
+// and Event Grid decoders: they must never panic, times come out in UTC, a
+// blob with content has a length, and an event survives a round trip
+// through its JSON.
 func FuzzTriggerPayloads(f *testing.F) {
 	for _, s := range []string{
 		queuePayload, blobPayload,
 		`{"Data":{"t":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":{"Last":"2026-01-01T10:00:00+00:00"},"IsPastDue":true}}}`,
 		`{"Data":{"t":"{\"IsPastDue\":true}","msg":{"a":1},"blob":null},"Metadata":{"BlobTrigger":"images/a.b","Properties":"{}"}}`,
 		`{"Data":{"msg":"AAEC"},"Metadata":{"DequeueCount":"2","InsertionTime":"Thu, 01 Jan 2026 00:00:00 GMT","name":{"x":1}}}`,
+		`{"Data":{"event":{"id":"1","topic":"/t","subject":"s","eventType":"T","eventTime":"2026-01-01T00:00:00+01:00","data":{"a":[1]},"dataVersion":"","metadataVersion":"1"}}}`,
+		`{"Data":{"event":"{\"specversion\":\"1.0\",\"id\":\"c\",\"source\":\"/s\",\"type\":\"t\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":\"x\"}"}}`,
 	} {
 		f.Add([]byte(s), "images/{name}.{ext}", "binary")
 	}
@@ -635,6 +638,20 @@ func FuzzTriggerPayloads(f *testing.F) {
 		trigger := &Binding{Name: "msg", Props: map[string]any{"dataType": dataType}}
 		if m, err := decodeQueueMessage(inv, trigger); err == nil {
 			m.JSON(new(any))
+		}
+		if ev, err := decodeEventGridEvent(inv, &Binding{Name: "event"}); err == nil {
+			if ev.EventTime.Location() != time.UTC {
+				t.Fatalf("EventTime %v not in UTC", ev.EventTime)
+			}
+			if b, err := json.Marshal(ev); err == nil {
+				var back EventGridEvent
+				if err := json.Unmarshal(b, &back); err != nil {
+					t.Fatalf("%s does not read back: %v", b, err)
+				}
+				if back.ID != ev.ID || back.Topic != ev.Topic || back.EventType != ev.EventType || !back.EventTime.Equal(ev.EventTime) {
+					t.Fatalf("round trip of %+v gave %+v", ev, back)
+				}
+			}
 		}
 		trigger = &Binding{Name: "blob", Props: map[string]any{"path": pattern, "dataType": dataType}}
 		b, err := decodeBlob(inv, trigger)

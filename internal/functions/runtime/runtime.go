@@ -615,3 +615,19 @@ func (rt *Runtime) Prepare(ctx context.Context, site *webapp.Site, dep *webapp.D
 	}
 	return out, nil
 }
+
+// EventGridWebhook gives the Event Grid webhook URL, key included, of the eventGridTrigger function with this
+// resource id: the Event Grid service delivers to AzureFunction destinations through it.
+func (rt *Runtime) EventGridWebhook(ctx context.Context, functionID string) (string, error) {
+	if rt.siteType == nil {
+		return "", errors.New("functions: not started")
+	}
+	u, err := rt.siteType.InvokeURL(ctx, functionID)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(strings.ToLower(u), "/runtime/webhooks/eventgrid?") {
+		return "", fmt.Errorf("function %s has no Event Grid trigger", functionID)
+	}
+	return u, nil
+}

@@ -2,6 +2,7 @@ package webapp
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +37,57 @@ func (t *SiteType) function(ctx context.Context, req *arm.SubtreeRequest, name s
 	return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Function %s does not exist in function app %s.", name, req.Record.Name)
 }
 
+// invokeURL is the URL that calls f on the front door ("" for a function not called by URL). A webhook's URL
+// carries its system key, so that it can be given to Event Grid as it is.
+func (t *SiteType) invokeURL(rec *arm.Record, f *Function) string {
+	if f.InvokePath == "" || t.FrontDoor == nil {
+		return ""
+	}
+	invoke := t.FrontDoor(rec.Name) + f.InvokePath
+	if key := rec.Secrets[secretSystemKeys+f.SystemKey]; f.SystemKey != "" && key != "" {
+		sep := "?"
+		if strings.Contains(invoke, "?") {
+			sep = "&"
+		}
+		invoke += sep + "code=" + url.QueryEscape(key)
+	}
+	return invoke
+}
+
+// InvokeURL is the invoke_url_template of the function with this resource id
+// (.../sites/{app}/functions/{name}) in the site's active deployment: how Event Grid's AzureFunction destinations
+// reach an eventGridTrigger function. It fails for a missing site or function, or one not called by URL.
+func (t *SiteType) InvokeURL(ctx context.Context, functionID string) (string, error) {
+	id, err := arm.ParseID(functionID)
+	if err != nil {
+		return "", err
+	}
+	siteID, ok := id.Parent()
+	if !ok || !strings.EqualFold(id.TypeName(), SiteTypeName+"/functions") {
+		return "", fmt.Errorf("%s is not a function's resource id", functionID)
+	}
+	rec, err := t.Store.Get(ctx, siteID)
+	if err != nil {
+		return "", err
+	}
+	if rec == nil {
+		return "", fmt.Errorf("function app %s does not exist", siteID.Name())
+	}
+	fns, err := t.activeFunctions(ctx, rec)
+	if err != nil {
+		return "", err
+	}
+	for i := range fns {
+		if strings.EqualFold(fns[i].Name, id.Name()) {
+			if u := t.invokeURL(rec, &fns[i]); u != "" {
+				return u, nil
+			}
+			return "", fmt.Errorf("function %s of app %s is not called by URL (its trigger is %s)", fns[i].Name, rec.Name, fns[i].Trigger)
+		}
+	}
+	return "", fmt.Errorf("function %s does not exist in function app %s", id.Name(), rec.Name)
+}
+
 // envelope is a function as Azure's FunctionEnvelope shows it.
 func (t *SiteType) envelope(req *arm.SubtreeRequest, f *Function) map[string]any {
 	app := req.Record.Name
@@ -43,18 +95,7 @@ func (t *SiteType) envelope(req *arm.SubtreeRequest, f *Function) map[string]any
 	if t.FrontDoor != nil {
 		base = t.FrontDoor(app)
 	}
-	invoke := ""
-	if f.InvokePath != "" && base != "" {
-		invoke = base + f.InvokePath
-		// A webhook's URL carries its system key, so that it can be given to Event Grid as it is.
-		if key := req.Record.Secrets[secretSystemKeys+f.SystemKey]; f.SystemKey != "" && key != "" {
-			sep := "?"
-			if strings.Contains(invoke, "?") {
-				sep = "&"
-			}
-			invoke += sep + "code=" + url.QueryEscape(key)
-		}
-	}
+	invoke := t.invokeURL(req.Record, f)
 	bindings := make([]any, len(f.Bindings))
 	for i, b := range f.Bindings {
 		bindings[i] = b

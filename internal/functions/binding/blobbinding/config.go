@@ -147,6 +147,9 @@ func parseBlobPath(path string) (*expr.Template, error) {
 	if err != nil {
 		return nil, &binding.PropertyError{Property: "path", Msg: err.Error()}
 	}
+	if whole := strings.TrimSpace(path); strings.HasPrefix(whole, "{") && strings.HasSuffix(whole, "}") && strings.Count(whole, "{") == 1 {
+		return t, nil // one expression, e.g. {data.url}: a container/blob path or a blob URL at run time
+	}
 	container, blobPart, ok := strings.Cut(path, "/")
 	if !ok || container == "" || blobPart == "" {
 		return nil, &binding.PropertyError{Property: "path", Msg: fmt.Sprintf("%q must be in the format \"container/blob\"", path)}

@@ -41,7 +41,7 @@ func (s *Service) startDelivery(ctx context.Context) error {
 	s.metrics = delivery.NewMetrics(s.env.Metrics)
 	eng, err := delivery.New(ctx, delivery.Options{
 		Substrate: s.env.Substrate, Service: ServiceName, Clock: s.env.Clock, Client: s.client,
-		FunctionURL: s.functionURL, Storage: s.openAccount, Logger: s.log, Metrics: s.metrics,
+		FunctionURL: s.functionURL, Storage: s.openAccount, Logger: s.log, Metrics: s.metrics, Node: s.env.Node,
 	})
 	if err != nil {
 		return err

@@ -18,7 +18,12 @@
 //     live runs out. A failed event is written to the retry stream
 //     LAPIS_EVENTGRID_RETRIES before its source message is acknowledged, and
 //     the retry timers are rebuilt from that stream at start, so pending
-//     retries survive a restart;
+//     retries survive a restart. In a cluster every node follows the retry
+//     stream and keeps a timer for every record; when one is due, a claim
+//     in the key-value bucket lapis-eventgrid-retry-claims (created
+//     atomically, expiring after 5 minutes) picks the node that attempts
+//     it, so each retry is attempted once and a dead node's records are
+//     taken over;
 //   - dead-lettering: 400 and 413 answers, exhausted attempts and expired
 //     events go to the subscription's dead-letter container as a blob
 //     {container}/{SUBSCRIPTION}/{yyyy}/{M}/{d}/{H}/{uuid}.json holding a JSON

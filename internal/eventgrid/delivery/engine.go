@@ -81,6 +81,8 @@ type Options struct {
 	// Workers is the number of deliveries a subscription has in flight at
 	// most (default 32).
 	Workers int
+	// Node names this node in retry claims (default "node").
+	Node    string
 	Logger  *slog.Logger
 	Metrics *Metrics
 }
@@ -89,6 +91,7 @@ type Options struct {
 type Engine struct {
 	o       Options
 	retries jetstream.Stream
+	claims  jetstream.KeyValue
 	log     *slog.Logger
 
 	mu      sync.Mutex
@@ -127,12 +130,19 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
+	if o.Node == "" {
+		o.Node = "node"
+	}
 	st, err := o.Substrate.Stream(ctx, o.Service, substrate.StreamSpec{
 		Name: RetryStreamName, Subjects: []string{"retry.>"}, MaxAge: retryRetention})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: retry stream: %w", err)
 	}
-	return &Engine{o: o, retries: st, log: o.Logger, workers: map[string]*worker{}}, nil
+	claims, err := o.Substrate.KeyValue(ctx, o.Service, substrate.KVSpec{Name: "retry-claims", TTL: claimTTL})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: retry claims: %w", err)
+	}
+	return &Engine{o: o, retries: st, claims: claims, log: o.Logger, workers: map[string]*worker{}}, nil
 }
 
 // until is the Alarm, or a real timer capped at a minute (a caller that

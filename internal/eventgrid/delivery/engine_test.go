@@ -101,9 +101,12 @@ func newEnv(t *testing.T) *env {
 	return &env{sub: sub, clock: schedtest.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))}
 }
 
-func (e *env) engine(t *testing.T) *delivery.Engine {
+func (e *env) engine(t *testing.T) *delivery.Engine { return e.node(t, "") }
+
+// node is an engine named as a cluster node.
+func (e *env) node(t *testing.T, name string) *delivery.Engine {
 	t.Helper()
-	eng, err := delivery.New(context.Background(), delivery.Options{Substrate: e.sub, Service: "egtest",
+	eng, err := delivery.New(context.Background(), delivery.Options{Substrate: e.sub, Service: "egtest", Node: name,
 		Clock: e.clock.Now, Alarm: e.clock.Until, Jitter: func(time.Duration) time.Duration { return 0 }, Workers: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -316,4 +319,44 @@ func TestBadRequestIsNotRetried(t *testing.T) {
 
 func natsStream() jetstream.StreamConfig {
 	return jetstream.StreamConfig{Name: stream, Subjects: []string{"lapis.test.>"}}
+}
+
+// Two nodes deliver to the same subscription: the consumer shares the
+// events out, both keep a timer for every retry, and each retry is
+// attempted by one of them only.
+func TestTwoNodesAttemptEachRetryOnce(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, func(_ string, n int) int {
+		if n == 1 {
+			return 500
+		}
+		return 200
+	})
+	a, b := e.node(t, "a"), e.node(t, "b")
+	defer a.Close()
+	defer b.Close()
+	sub := webhookSub(t, h.srv.URL, nil)
+	for _, eng := range []*delivery.Engine{a, b} {
+		if err := eng.Apply(context.Background(), sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := e.publish(t, 20)
+	eventually(t, "every record on both nodes", func() bool {
+		return a.Stats(sub.ID).PendingRetries == 20 && b.Stats(sub.ID).PendingRetries == 20
+	})
+	e.clock.Advance(10 * time.Second)
+	eventually(t, "every retry delivered", func() bool { return a.Stats(sub.ID).Delivered+b.Stats(sub.ID).Delivered == 20 })
+	time.Sleep(100 * time.Millisecond)
+	for _, id := range ids {
+		if n := len(h.deliveries(id)); n != 2 {
+			t.Fatalf("%s: %d attempts, want 2", id, n)
+		}
+	}
+	// The node that lost a claim looks again a minute later, and finds the
+	// record gone.
+	e.clock.Advance(time.Minute)
+	eventually(t, "no retry left", func() bool {
+		return a.Stats(sub.ID).PendingRetries == 0 && b.Stats(sub.ID).PendingRetries == 0
+	})
 }

@@ -67,10 +67,42 @@ func (h *retryHeap) Pop() any {
 	return p
 }
 
-func (w *worker) push(p pending) {
+// track adds a timer for a retry record this worker has none for (its own,
+// or one the follower saw another node store).
+func (w *worker) track(p pending) {
+	w.rmu.Lock()
+	if w.known[p.seq] {
+		w.rmu.Unlock()
+		return
+	}
+	w.known[p.seq] = true
+	heap.Push(&w.rq, p)
+	w.rmu.Unlock()
+	w.m.retryPending()
+	w.wakeUp()
+}
+
+// requeue puts back the timer of a record this worker keeps, for a later
+// look.
+func (w *worker) requeue(p pending) {
 	w.rmu.Lock()
 	heap.Push(&w.rq, p)
 	w.rmu.Unlock()
+	w.wakeUp()
+}
+
+// untrack forgets a record that is gone.
+func (w *worker) untrack(seq uint64) {
+	w.rmu.Lock()
+	had := w.known[seq]
+	delete(w.known, seq)
+	w.rmu.Unlock()
+	if had {
+		w.m.retryDone()
+	}
+}
+
+func (w *worker) wakeUp() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -105,63 +137,74 @@ func (w *worker) retry(it *item, due time.Time) {
 		if it.msg != nil {
 			_ = it.msg.NakWithDelay(schedule[0])
 		} else {
-			w.push(pending{due: due, seq: it.seq})
+			w.requeue(pending{due: w.e.o.Clock().Add(schedule[0]), seq: it.seq})
 		}
 		return
 	}
+	w.track(pending{due: due, seq: ack.Sequence})
 	w.settle(it)
-	w.m.retryPending()
-	w.push(pending{due: due, seq: ack.Sequence})
 }
 
-// loadRetries rebuilds the retry timers from the subscription's records.
-func (w *worker) loadRetries(ctx context.Context) error {
-	subj := w.e.retrySubject(w.sub.ID)
-	info, err := w.e.retries.Info(ctx, jetstream.WithSubjectFilter(subj))
-	if err != nil {
-		return err
-	}
-	if info.State.Subjects[subj] == 0 {
-		return nil
-	}
+// loadRetries rebuilds the retry timers from the subscription's records,
+// and returns the follower that goes on adding the records stored later,
+// by this node or another: every node keeps a timer for every record, and
+// a claim decides which one makes the attempt.
+func (w *worker) loadRetries(ctx context.Context) (jetstream.MessagesContext, error) {
 	cons, err := w.e.retries.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subj}, HeadersOnly: true})
+		FilterSubjects: []string{w.e.retrySubject(w.sub.ID)}, HeadersOnly: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	seen := map[uint64]bool{}
-	for done := false; !done; {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			return err
-		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
-				continue
-			}
-			if md.NumPending == 0 {
-				done = true
-			}
-			if seen[md.Sequence.Stream] {
-				continue
-			}
-			seen[md.Sequence.Stream] = true
-			due, _ := time.Parse(time.RFC3339Nano, msg.Headers().Get(hDue))
-			w.rq = append(w.rq, pending{due: due, seq: md.Sequence.Stream})
-			w.m.retryPending()
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return err
-		}
-		if got == 0 {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, err
+	}
+	for pending := info.NumPending; pending > 0; {
+		msg, err := it.Next(jetstream.NextMaxWait(time.Second))
+		if errors.Is(err, nats.ErrTimeout) {
 			break // the rest were deleted meanwhile
 		}
+		if err != nil {
+			it.Stop()
+			return nil, err
+		}
+		if md := w.record(msg); md != nil {
+			pending = md.NumPending
+		}
 	}
-	heap.Init(&w.rq)
-	return nil
+	return it, nil
+}
+
+// record tracks the retry record msg announces.
+func (w *worker) record(msg jetstream.Msg) *jetstream.MsgMetadata {
+	md, err := msg.Metadata()
+	if err != nil {
+		return nil
+	}
+	due, _ := time.Parse(time.RFC3339Nano, msg.Headers().Get(hDue))
+	w.track(pending{due: due, seq: md.Sequence.Stream})
+	return md
+}
+
+// follow tracks the retry records stored after the load.
+func (w *worker) follow(it jetstream.MessagesContext) {
+	defer w.wg.Done()
+	stop := context.AfterFunc(w.ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if w.ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				w.e.log.Error("eventgrid: following retry records ended", "subscription", w.sub.ID, "err", err)
+			}
+			return
+		}
+		w.record(msg)
+	}
 }
 
 // retryLoop hands each retry record to the senders when it is due.
@@ -196,20 +239,56 @@ func (w *worker) retryLoop() {
 	}
 }
 
-// due reads a retry record and sends it on.
+// claimTTL is how long a node's claim on a retry record lasts: a record
+// whose claimer died is attempted by another node after it.
+const claimTTL = 5 * time.Minute
+
+// claimRecheck is how soon a node looks again at a record another node
+// claimed: by then it is usually done and gone.
+const claimRecheck = time.Minute
+
+// claim reports whether this node may attempt the record now: it holds
+// the record's claim, or took it. Another node's claim puts the timer off
+// until that claim expires.
+func (w *worker) claim(ctx context.Context, p pending) bool {
+	key := strconv.FormatUint(p.seq, 10)
+	_, err := w.e.claims.Create(ctx, key, []byte(w.e.o.Node))
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		if v, gerr := w.e.claims.Get(ctx, key); gerr == nil && string(v.Value()) == w.e.o.Node {
+			return true // this node's, from before a restart or an earlier try
+		}
+		p.due = w.e.o.Clock().Add(claimRecheck)
+	} else {
+		if w.ctx.Err() != nil {
+			return false
+		}
+		w.e.log.Warn("eventgrid: retry claim failed; trying again", "subscription", w.sub.ID, "err", err)
+		p.due = w.e.o.Clock().Add(schedule[0])
+	}
+	w.requeue(p)
+	return false
+}
+
+// due claims a retry record, reads it and sends it on.
 func (w *worker) due(p pending) {
 	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
 	defer cancel()
 	rm, err := w.e.retries.GetMsg(ctx, p.seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		w.m.retryDone()
+		w.untrack(p.seq) // done meanwhile, here or on another node
+		return
+	}
+	if err == nil && !w.claim(ctx, p) {
 		return
 	}
 	if err != nil {
 		if w.ctx.Err() == nil {
 			w.e.log.Warn("eventgrid: retry record not read; trying again", "subscription", w.sub.ID, "err", err)
 			p.due = w.e.o.Clock().Add(schedule[0])
-			w.push(p)
+			w.requeue(p)
 		}
 		return
 	}

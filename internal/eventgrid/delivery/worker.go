@@ -57,9 +57,10 @@ type worker struct {
 	wg     sync.WaitGroup
 	jobs   chan []*item
 
-	rmu  sync.Mutex
-	rq   retryHeap
-	wake chan struct{}
+	rmu   sync.Mutex
+	rq    retryHeap
+	known map[uint64]bool // retry records with a timer here (or in flight)
+	wake  chan struct{}
 }
 
 func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, error) {
@@ -87,24 +88,42 @@ func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, e
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &worker{e: e, sub: sub, schema: sub.deliverySchema(), m: e.o.Metrics.sub(sub.ID),
-		ctx: wctx, cancel: cancel, jobs: make(chan []*item), wake: make(chan struct{}, 1)}
-	if err := w.loadRetries(ctx); err != nil {
+		ctx: wctx, cancel: cancel, jobs: make(chan []*item), wake: make(chan struct{}, 1), known: map[uint64]bool{}}
+	follower, err := w.loadRetries(ctx)
+	if err != nil {
 		cancel()
-		return nil, err
+		w.forgetAll()
+		return nil, fmt.Errorf("delivery: retries of %s: %w", sub.ID, err)
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(256))
 	if err != nil {
+		follower.Stop()
 		cancel()
+		w.forgetAll()
 		return nil, fmt.Errorf("delivery: consume %s: %w", sub.ID, err)
 	}
 	for range e.o.Workers {
 		w.wg.Add(1)
 		go w.send()
 	}
-	w.wg.Add(2)
+	w.wg.Add(3)
 	go w.consume(it)
+	go w.follow(follower)
 	go w.retryLoop()
 	return w, nil
+}
+
+// forgetAll drops the worker's retry timers from the metrics (the records
+// stay; the next worker for the subscription tracks them again).
+func (w *worker) forgetAll() {
+	w.rmu.Lock()
+	n := len(w.known)
+	clear(w.known)
+	w.rq = w.rq[:0]
+	w.rmu.Unlock()
+	for range n {
+		w.m.retryDone()
+	}
 }
 
 // stop ends the worker: no new events are taken, deliveries in flight
@@ -112,6 +131,7 @@ func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, e
 func (w *worker) stop() {
 	w.cancel()
 	w.wg.Wait()
+	w.forgetAll()
 }
 
 // consume reads the source's events, filters them and hands them to the
@@ -322,7 +342,9 @@ func (w *worker) settle(it *item) {
 		if err := w.e.retries.DeleteMsg(ctx, it.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			w.e.log.Warn("eventgrid: retry record not deleted; the event may be delivered again", "subscription", w.sub.ID, "err", err)
 		}
-		w.m.retryDone()
+		// The claim stays until it expires, so that a node whose timer fires
+		// late cannot take it again for a record already done.
+		w.untrack(it.seq)
 	}
 }
 

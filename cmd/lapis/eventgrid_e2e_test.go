@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -103,5 +105,83 @@ func TestEventGridTopicCommands(t *testing.T) {
 	fails(t, s, 3, "ResourceNotFound", "eventgrid", "topic", "show", "-g", "events-rg", "-n", "orders-topic")
 	if st, body := curlPost(t, endpoint, regen["key1"], event); st != 404 || !strings.Contains(body, fmt.Sprintf("%q", "NotFound")) {
 		t.Fatalf("deleted topic: %d %s", st, body)
+	}
+}
+
+// TestEventGridKillKeepsPendingDeliveries publishes events that a webhook
+// refuses once each, kills lapis with SIGKILL while their retries wait,
+// and expects every acknowledged event to be delivered after the restart.
+func TestEventGridKillKeepsPendingDeliveries(t *testing.T) {
+	dir := t.TempDir()
+	s := startLapis(t, dir)
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	delivered := map[string]bool{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var evs []map[string]any
+		_ = json.Unmarshal(b, &evs)
+		if r.Header.Get("aeg-event-type") == "SubscriptionValidation" {
+			_ = json.NewEncoder(w).Encode(map[string]any{"validationResponse": evs[0]["data"].(map[string]any)["validationCode"]})
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		id, _ := evs[0]["id"].(string)
+		attempts[id]++
+		if attempts[id] == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		delivered[id] = true
+	}))
+	defer hook.Close()
+
+	ok(t, s, "group", "create", "-n", "kill-rg", "-l", "eastus", "-o", "none")
+	ok(t, s, "eventgrid", "topic", "create", "-g", "kill-rg", "-n", "kill-topic", "-o", "none")
+	topicID := strings.TrimSpace(ok(t, s, "eventgrid", "topic", "show", "-g", "kill-rg", "-n", "kill-topic", "--query", "id", "-o", "tsv"))
+	ok(t, s, "eventgrid", "event-subscription", "create", "-n", "flaky", "--source-resource-id", topicID, "--endpoint", hook.URL, "-o", "none")
+	endpoint := strings.TrimSpace(ok(t, s, "eventgrid", "topic", "show", "-g", "kill-rg", "-n", "kill-topic", "--query", "endpoint", "-o", "tsv"))
+	key := strings.TrimSpace(ok(t, s, "eventgrid", "topic", "key", "list", "-g", "kill-rg", "-n", "kill-topic", "--query", "key1", "-o", "tsv"))
+	const n = 30
+	var evs []string
+	for i := range n {
+		evs = append(evs, fmt.Sprintf(`{"id":"k%d","eventType":"Kill.Test","subject":"k/%d","eventTime":"2026-03-01T12:00:00Z","data":{},"dataVersion":"1"}`, i, i))
+	}
+	if st, body := curlPost(t, endpoint, key, "["+strings.Join(evs, ",")+"]"); st != 200 {
+		t.Fatalf("publish: %d %s", st, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		first := len(attempts)
+		mu.Unlock()
+		if first == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d events attempted", first, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the retry records are written before the events are acknowledged
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+
+	startLapis(t, dir) // the retries are due 10 s after the first attempts
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		mu.Lock()
+		got := len(delivered)
+		mu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events delivered after the restart", got, n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/messaging"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
@@ -420,4 +424,53 @@ func TestSlowSubscriberDoesNotDelayOthers(t *testing.T) {
 	}
 	close(slow.block)
 	waitFor(t, "the slow subscriber's 200 events", func() bool { return slow.count() == 200 })
+}
+
+// Events published with the real azeventgrid client reach subscribers, and
+// each subscription gets them in its own delivery schema.
+func TestAzEventGridPublishesAreDeliveredInEachSchema(t *testing.T) {
+	ctx := context.Background()
+	l := start(t, t.TempDir())
+	egEndpoint, key, _ := l.topic(t, "rg", "sdk-orders", "")
+	ceEndpoint, ceKey, _ := l.topic(t, "rg", "sdk-ce-orders", "cloudeventschemav1_0")
+	asEG, asCE, ceAsEG := newWebhook(t), newWebhook(t), newWebhook(t)
+	for _, s := range []struct {
+		topic, name, schema string
+		h                   *webhook
+	}{{"sdk-orders", "as-eg", "", asEG}, {"sdk-orders", "as-ce", "CloudEventSchemaV1_0", asCE}, {"sdk-ce-orders", "ce-as-eg", "EventGridSchema", ceAsEG}} {
+		props := map[string]any{"destination": webhookDest(s.h.srv.URL)}
+		if s.schema != "" {
+			props["eventDeliverySchema"] = s.schema
+		}
+		if st, out := l.arm(t, "PUT", subPath(topicPath("rg", s.topic), s.name), map[string]any{"properties": props}); st != 201 {
+			t.Fatalf("%s: %d %v", s.name, st, out)
+		}
+	}
+	c, err := azeventgrid.NewClientWithSharedKeyCredential(https(egEndpoint), azcore.NewKeyCredential(key), sdkOptions(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PublishEvents(ctx, []azeventgrid.Event{{ID: to.Ptr("sdk-1"), EventType: to.Ptr("Orders.Created"),
+		Subject: to.Ptr("orders/1"), EventTime: to.Ptr(time.Now()), DataVersion: to.Ptr("1.0"), Data: map[string]any{"total": 12}}}, nil); err != nil {
+		t.Fatalf("PublishEvents: %v", err)
+	}
+	cc, err := azeventgrid.NewClientWithSharedKeyCredential(https(ceEndpoint), azcore.NewKeyCredential(ceKey), sdkOptions(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce, _ := messaging.NewCloudEvent("/orders/app", "Orders.Shipped", map[string]any{"order": 7}, &messaging.CloudEventOptions{Subject: to.Ptr("orders/7")})
+	if _, err := cc.PublishCloudEvents(ctx, []messaging.CloudEvent{ce}, nil); err != nil {
+		t.Fatalf("PublishCloudEvents: %v", err)
+	}
+	waitFor(t, "three deliveries", func() bool { return asEG.count() == 1 && asCE.count() == 1 && ceAsEG.count() == 1 })
+	if ev := asEG.events[0]; ev["id"] != "sdk-1" || ev["eventType"] != "Orders.Created" || ev["data"].(map[string]any)["total"] != 12.0 {
+		t.Fatalf("as Event Grid: %v", ev)
+	}
+	if ev := asCE.events[0]; ev["id"] != "sdk-1" || ev["type"] != "Orders.Created" || ev["specversion"] != "1.0" ||
+		!strings.HasSuffix(fmt.Sprint(ev["source"]), "/topics/sdk-orders") || ev["subject"] != "orders/1" {
+		t.Fatalf("as CloudEvent: %v", ev)
+	}
+	if ev := ceAsEG.events[0]; ev["id"] != ce.ID || ev["eventType"] != "Orders.Shipped" || ev["topic"] != "/orders/app" || ev["subject"] != "orders/7" {
+		t.Fatalf("CloudEvent as Event Grid: %v", ev)
+	}
 }

@@ -10,12 +10,12 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lapisdev/lapis/internal/eventgrid/schema"
 	"github.com/lapisdev/lapis/internal/eventgrid/subscription"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
+	"github.com/lapisdev/lapis/internal/loopback"
 )
 
 // RequestTimeout is how long Event Grid waits for an endpoint's answer.
@@ -83,21 +83,11 @@ func isTimeout(err error) bool {
 // NewClient returns the HTTP client deliveries use: no overall timeout
 // (each request has its context), keep-alive connections per endpoint, no
 // redirects followed, and host names under .localhost (Lapis's function
-// apps and topics) dialled on the loopback address.
+// apps and topics) dialled on the loopback address (package loopback).
 func NewClient() *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(strings.ToLower(host), ".localhost") {
-				addr = net.JoinHostPort("127.0.0.1", port)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   128,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: RequestTimeout,
-	}
+	tr := loopback.Transport()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 128
+	tr.ResponseHeaderTimeout = RequestTimeout
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 

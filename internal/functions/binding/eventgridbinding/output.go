@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding"
+	"github.com/lapisdev/lapis/internal/loopback"
 )
 
 // Content types of a publish.
@@ -28,31 +27,9 @@ const (
 // publishTimeout bounds one publish, answer included.
 const publishTimeout = 30 * time.Second
 
-// client publishes events. Host names under .localhost (Lapis's topics, {topic}.localhost:7072) reach the
-// loopback interface, as RFC 6761 has them, whatever the system resolver says, and bypass any proxy.
-var client = &http.Client{Timeout: publishTimeout, Transport: localhostTransport()}
-
-func localhostTransport() *http.Transport {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, port, err := net.SplitHostPort(addr); err == nil && isLocalhost(host) {
-			addr = net.JoinHostPort("127.0.0.1", port)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	if proxy := t.Proxy; proxy != nil {
-		t.Proxy = func(r *http.Request) (*url.URL, error) {
-			if isLocalhost(r.URL.Hostname()) {
-				return nil, nil
-			}
-			return proxy(r)
-		}
-	}
-	return t
-}
-
-func isLocalhost(host string) bool { return strings.HasSuffix(strings.ToLower(host), ".localhost") }
+// client publishes events; names under .localhost (Lapis's topics, {topic}.localhost:7072) reach the loopback
+// interface (package loopback).
+var client = &http.Client{Timeout: publishTimeout, Transport: loopback.Transport()}
 
 // Output is the eventGrid output binding type.
 type Output struct{}

@@ -24,6 +24,14 @@ const (
 
 func newTestAPI(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _ := newTestManager(t)
+	return srv
+}
+
+// newTestManager serves a manager with storage accounts and the extra
+// types given.
+func newTestManager(t *testing.T, types ...arm.ResourceType) (*httptest.Server, *arm.Manager) {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sub, err := substrate.Open(ctx, substrate.Config{DataDir: t.TempDir(), Logger: log})
@@ -33,6 +41,9 @@ func newTestAPI(t *testing.T) *httptest.Server {
 	t.Cleanup(func() { sub.Close() })
 	reg := arm.NewRegistry()
 	reg.Register(&account.Type{})
+	for _, typ := range types {
+		reg.Register(typ)
+	}
 	m, err := arm.NewManager(ctx, arm.Options{Substrate: sub, Registry: reg, Logger: log,
 		Subscription: arm.Subscription{ID: testSub, TenantID: "t"}})
 	if err != nil {
@@ -40,7 +51,7 @@ func newTestAPI(t *testing.T) *httptest.Server {
 	}
 	srv := httptest.NewServer(arm.NewAPI(m, testToken))
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, m
 }
 
 type call struct {

@@ -3,16 +3,11 @@ package arm_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lapisdev/lapis/internal/arm"
-	"github.com/lapisdev/lapis/internal/storage/account"
-	"github.com/lapisdev/lapis/internal/substrate"
 )
 
 // noteType is an extension resource type, Test.Notes/notes, which can be
@@ -26,22 +21,7 @@ func (noteType) Prepare(context.Context, *arm.WriteRequest) error { return nil }
 
 func TestExtensionResources(t *testing.T) {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sub, err := substrate.Open(ctx, substrate.Config{DataDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Close() })
-	reg := arm.NewRegistry()
-	reg.Register(&account.Type{})
-	reg.Register(noteType{})
-	m, err := arm.NewManager(ctx, arm.Options{Substrate: sub, Registry: reg, Logger: log,
-		Subscription: arm.Subscription{ID: testSub, TenantID: "t"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(arm.NewAPI(m, testToken))
-	t.Cleanup(srv.Close)
+	srv, m := newTestManager(t, noteType{})
 
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -483,14 +483,7 @@ func startPlatform(t *testing.T, dir string) {
 func TestEventSubscriptionEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	startPlatform(t, dir)
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := run(t, append([]string{"--data-dir", dir}, args...)...)
-		if code != 0 {
-			t.Fatalf("lapis %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
+	cli := cliIn(t, dir)
 	hook := newValidatingHook(t)
 	cli("group", "create", "-n", "events-rg", "-l", "eastus")
 	cli("eventgrid", "topic", "create", "-g", "events-rg", "-n", "orders-topic")
@@ -557,14 +550,7 @@ func TestEventSubscriptionEndToEnd(t *testing.T) {
 func TestSystemTopicEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	startPlatform(t, dir)
-	cli := func(args ...string) string {
-		t.Helper()
-		code, out, errOut := run(t, append([]string{"--data-dir", dir}, args...)...)
-		if code != 0 {
-			t.Fatalf("lapis %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
-		}
-		return strings.TrimSpace(out)
-	}
+	cli := cliIn(t, dir)
 	cli("group", "create", "-n", "events-rg", "-l", "westeurope")
 	account := cli("storage", "account", "create", "-g", "events-rg", "-n", "eventsstore", "--query", "id", "-o", "tsv")
 	if got := cli("eventgrid", "system-topic", "create", "-g", "events-rg", "-n", "storage-events", "--topic-type", "Microsoft.Storage.StorageAccounts",
@@ -604,5 +590,18 @@ func TestSystemTopicEndToEnd(t *testing.T) {
 	cli("eventgrid", "system-topic", "delete", "-g", "events-rg", "-n", "storage-events")
 	if code, _, _ := run(t, "--data-dir", dir, "eventgrid", "system-topic", "show", "-g", "events-rg", "-n", "storage-events"); code != exitNotFound {
 		t.Errorf("show after delete: exit %d", code)
+	}
+}
+
+// cliIn runs CLI commands against the platform in dir; each must succeed,
+// and it returns the trimmed output.
+func cliIn(t *testing.T, dir string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, append([]string{"--data-dir", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("lapis %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+		}
+		return strings.TrimSpace(out)
 	}
 }

@@ -39,10 +39,11 @@
 //
 // # Firing once per version
 //
-// Start subscribes to the container's blob events (storageclient.Account.BlobEvents: pushed from the blob service
-// on this platform, polled elsewhere), then lists the container (so that blobs written while the app was down, and
-// before the subscription, fire), and looks at every matching blob it hears of. Each version of a blob (its name
-// and ETag) fires once, across restarts, instances and nodes, through receipts in the substrate's KV bucket
+// With the default source, Start subscribes to the container's blob events (storageclient.Account.BlobEvents:
+// pushed from the blob service on this platform, polled elsewhere), then lists the container (so that blobs
+// written while the app was down, and before the subscription, fire), and looks at every matching blob it hears
+// of; with source EventGrid the blobs come from Event Grid instead (see Source below). Each version of a blob (its
+// name and ETag) fires once, across restarts, instances and nodes, through receipts in the substrate's KV bucket
 // "lapis-functions-blobreceipts":
 //
 //   - the key is <app>.<function>.<hash of account, container and blob name> ([ReceiptKey]); the value is a
@@ -75,13 +76,36 @@
 //
 // The message text is base64-encoded as the Functions host writes it, unless host.json
 // extensions.queues.messageEncoding is "none". extensions.blobs.maxDegreeOfParallelism (default 8 × CPUs) bounds
-// the concurrent invocations of each blob-triggered function (Azure bounds all of an app's together).
+// the concurrent invocations of each blob-triggered function, whatever fired them (Azure bounds all of an app's
+// together).
 //
 // # Source
 //
-// "LogsAndContainerScan" (the default) and "EventGrid" are both accepted. Until the Event Grid trigger arrives,
-// EventGrid behaves as the default does: the blob service's own events, plus the scan at start (Azure's Event
-// Grid source fires only for events, and only once an Event Grid subscription delivers them).
+// "source" is "LogsAndContainerScan" (the default) or "EventGrid", in any case. With EventGrid the trigger neither
+// follows nor scans the container: a blob fires only when Event Grid delivers its Microsoft.Storage.BlobCreated
+// event to the blob extension's webhook, which the host serves at
+//
+//	/runtime/webhooks/blobs?functionName=Host.Functions.{function}
+//
+// once the request carries the system key "blobs_extension" or the master key ([Trigger] implements
+// binding.Webhook and binding.Addressable: the function's invoke_url_template is that URL with &code=, the
+// endpoint to give an Event Grid subscription on the account's system topic; functionName may also be the bare
+// function name). The handshakes are the Event Grid trigger's (eventgridbinding.ServeDelivery): the
+// SubscriptionValidation POST and the CloudEvents OPTIONS. A notification fires the function for each
+// BlobCreated event, in the Event Grid schema or as a CloudEvent, whose subject
+// ("/blobServices/default/containers/{container}/blobs/{name}", else data.url, which Azure reads) names a blob of
+// the trigger's container that the path matches. It goes through the receipts like any other blob, so an event
+// delivered twice fires a version once, and the value and metadata are the default source's. Other events
+// (BlobDeleted, other containers, other names) are acknowledged and ignored, and the blob is read from the
+// function's own connection whatever account the event names, as in Azure.
+//
+// The answer is 202 once every such blob has been processed, or needs nothing from this delivery (its version
+// is done or poisoned, or under way on another instance, whose failure the trigger retries), and 500 with the
+// error when an invocation failed: Event Grid retries the delivery, while the trigger retries the version at once
+// as above and poisons it after the last attempt (a later delivery then finds it poisoned and gets 202). Azure's webhook answers 202
+// as soon as it has queued the blobs; Lapis answers once the function ran, so that Event Grid's retries also
+// cover an instance that stops meanwhile. An unknown function, or one whose source is not EventGrid, is 404; a
+// function whose trigger is not running (it could not start, or is stopping) is 503.
 //
 // # Inputs and outputs
 //

@@ -31,10 +31,14 @@ var (
 	retryBackoff = 10 * time.Second
 )
 
-// Trigger is the blobTrigger binding type.
+// Trigger is the blobTrigger binding type. It serves the blob extension's webhook, through which Event Grid
+// fires the functions whose source is EventGrid (see webhook.go).
 type Trigger struct{}
 
-var _ binding.Trigger = Trigger{}
+var (
+	_ binding.Webhook     = Trigger{}
+	_ binding.Addressable = Trigger{}
+)
 
 // Name implements binding.Type.
 func (Trigger) Name() string { return TriggerType }
@@ -47,6 +51,7 @@ func (Trigger) Validate(b *appconfig.Binding) error { _, err := ParseTriggerConf
 
 // Start implements binding.Trigger: it follows the container's blob events, scans the blobs already there, and
 // fires each new version of a matching blob once across instances and restarts (see the package documentation).
+// A function whose source is EventGrid neither follows nor scans: its blobs come from the webhook.
 func (Trigger) Start(ctx context.Context, fn *binding.Function, inv binding.Invoker) (func(), error) {
 	cfg, err := ParseTriggerConfig(fn.Trigger())
 	if err != nil {
@@ -84,16 +89,25 @@ func (Trigger) Start(ctx context.Context, fn *binding.Function, inv binding.Invo
 		state:       map[string]int{},
 		hint:        map[string]string{},
 		wake:        make(chan struct{}, 1),
+		slots:       make(chan struct{}, opts.MaxDegreeOfParallelism),
 		pending:     map[string]*Receipt{},
 	}
 	l.ctx, l.cancel = context.WithCancel(ctx)
 	l.bg = context.WithoutCancel(l.ctx)
-	l.wg.Add(2 + opts.MaxDegreeOfParallelism)
-	go l.follow()
+	l.wg.Add(1 + opts.MaxDegreeOfParallelism)
 	go l.watch()
 	for range opts.MaxDegreeOfParallelism {
 		go l.work()
 	}
+	if cfg.Source == SourceEventGrid {
+		webhooks.Store(fn, l)
+		return func() {
+			webhooks.CompareAndDelete(fn, l)
+			l.stop()
+		}, nil
+	}
+	l.wg.Add(1)
+	go l.follow()
 	return l.stop, nil
 }
 
@@ -112,7 +126,8 @@ type listener struct {
 	ctx    context.Context // listening; cancelled by stop
 	cancel context.CancelFunc
 	bg     context.Context // invocations and what they record: not cancelled by stop
-	wg     sync.WaitGroup  // follow, watch and the workers (not the invocations they run)
+	wg     sync.WaitGroup  // follow, watch, the workers and the webhook's deliveries in progress
+	slots  chan struct{}   // one per invocation under way: maxDegreeOfParallelism bounds workers and webhook together
 
 	mu      sync.Mutex
 	stopped bool
@@ -217,6 +232,30 @@ func (l *listener) isStopped() bool {
 	return l.stopped
 }
 
+// enter counts a webhook delivery that stop must wait for, and reports false instead once stop was called. The
+// caller ends the delivery with l.wg.Done.
+func (l *listener) enter() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return false
+	}
+	l.wg.Add(1)
+	return true
+}
+
+// acquire takes an invocation slot, or reports false once ctx is done; release gives it back.
+func (l *listener) acquire(ctx context.Context) bool {
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (l *listener) release() { <-l.slots }
+
 // later enqueues name again after d (unless stopped meanwhile).
 func (l *listener) later(name, etag string, d time.Duration) {
 	time.AfterFunc(d, func() { l.enqueue(name, etag) })
@@ -229,7 +268,10 @@ func (l *listener) work() {
 		if !ok {
 			return
 		}
-		l.process(name, hint)
+		if l.acquire(l.ctx) {
+			_ = l.process(l.ctx, name, hint) // failures are logged and retried
+			l.release()
+		}
 		l.finished(name)
 	}
 }
@@ -358,70 +400,76 @@ const (
 	poison
 )
 
+// errStopped is what process returns for a blob it left alone because the trigger is stopping.
+var errStopped = errors.New("the blob trigger is stopping")
+
 // process looks at one blob: unless its current version has a receipt that is done (or held by a live instance,
-// or waiting for its retry), it claims the version and invokes the function.
-func (l *listener) process(name, hint string) {
+// or waiting for its retry), it claims the version and invokes the function. It returns the function's error,
+// or why the blob could not be read or claimed (that is logged and the blob looked at again later); nil when
+// there was nothing to do.
+func (l *listener) process(ctx context.Context, name, hint string) error {
 	params, ok := l.cfg.Match(l.cfg.Container, name)
 	if !ok {
-		return
+		return nil
 	}
 	key := ReceiptKey(l.fn.App, l.fn.Name(), l.acct.Name(), l.cfg.Container, name)
 	if hint != "" {
 		// Most events and listings name a version already processed: skip those without reading the blob.
-		if rec, _, err := l.rc.get(l.ctx, key); err == nil && rec != nil && rec.final() && sameETag(rec.ETag, hint) {
-			return
+		if rec, _, err := l.rc.get(ctx, key); err == nil && rec != nil && rec.final() && sameETag(rec.ETag, hint) {
+			return nil
 		}
 	}
-	data, props, err := l.acct.ReadBlob(l.ctx, l.cfg.Container, name)
+	data, props, err := l.acct.ReadBlob(ctx, l.cfg.Container, name)
 	if errors.Is(err, storageclient.ErrNotFound) {
-		l.forget(key, name)
-		return
+		l.forget(ctx, key, name)
+		return nil
 	}
 	if err != nil {
-		if l.ctx.Err() == nil {
+		if ctx.Err() == nil {
 			l.log.Warn("blob trigger: cannot read the blob; retrying", "blob", name, "err", err)
 			l.later(name, hint, retryBackoff)
 		}
-		return
+		return fmt.Errorf("reading blob %s/%s: %w", l.cfg.Container, name, err)
 	}
 	if l.isStopped() {
-		return
+		return errStopped
 	}
-	rec, rev, act, err := l.claim(key, name, props.ETag)
+	rec, rev, act, err := l.claim(ctx, key, name, props.ETag)
 	if err != nil {
-		if l.ctx.Err() == nil {
+		if ctx.Err() == nil {
 			l.log.Warn("blob trigger: cannot claim the blob; retrying", "blob", name, "err", err)
 			l.later(name, props.ETag, retryBackoff)
 		}
-		return
+		return fmt.Errorf("claiming blob %s/%s: %w", l.cfg.Container, name, err)
 	}
 	switch act {
 	case invoke:
-		l.run(key, name, data, props, params, rec, rev)
+		return l.run(key, name, data, props, params, rec, rev)
 	case poison:
 		l.poison(key, rec, rev)
 	}
+	return nil
 }
 
 // forget drops the receipt of a deleted blob unless it is final, so that the sweep stops bringing it back.
-func (l *listener) forget(key, name string) {
-	rec, rev, err := l.rc.get(l.ctx, key)
+func (l *listener) forget(ctx context.Context, key, name string) {
+	rec, rev, err := l.rc.get(ctx, key)
 	if err != nil || rec == nil || rec.final() {
 		return
 	}
 	if rec.State == StateRunning && time.Now().Before(rec.Lease) {
 		return
 	}
-	if err := l.rc.kv.Delete(l.ctx, key, jetstream.LastRevision(rev)); err == nil {
+	if err := l.rc.kv.Delete(ctx, key, jetstream.LastRevision(rev)); err == nil {
 		l.log.Info("blob trigger: the blob was deleted before it could be processed", "blob", name, "etag", rec.ETag)
 	}
 }
 
 // claim takes the version etag of blob name for this instance, compare-and-set on its receipt. It says what to
 // do: skip (done, poisoned, or another instance's), invoke, or poison (its attempts are used up).
-func (l *listener) claim(key, name, etag string) (*Receipt, uint64, action, error) {
+func (l *listener) claim(ctx context.Context, key, name, etag string) (*Receipt, uint64, action, error) {
 	for range 50 {
-		rec, rev, err := l.rc.get(l.ctx, key)
+		rec, rev, err := l.rc.get(ctx, key)
 		if err != nil {
 			return nil, 0, skip, err
 		}
@@ -450,7 +498,7 @@ func (l *listener) claim(key, name, etag string) (*Receipt, uint64, action, erro
 			}
 		}
 		next.State, next.Owner, next.Lease, next.Updated = StateRunning, l.owner, now.Add(leaseDuration), now
-		newRev, ok, err := l.rc.put(l.ctx, key, &next, rev)
+		newRev, ok, err := l.rc.put(ctx, key, &next, rev)
 		if err != nil {
 			return nil, 0, skip, err
 		}
@@ -462,8 +510,9 @@ func (l *listener) claim(key, name, etag string) (*Receipt, uint64, action, erro
 	return nil, 0, skip, fmt.Errorf("the receipt %s keeps changing", key)
 }
 
-// run invokes the function for a claimed version, renewing the lease meanwhile, and records the outcome.
-func (l *listener) run(key, name string, data []byte, props storageclient.BlobProperties, params map[string]string, rec *Receipt, rev uint64) {
+// run invokes the function for a claimed version, renewing the lease meanwhile, and records the outcome. It
+// returns the function's error (nil too when another instance took the version over meanwhile).
+func (l *listener) run(key, name string, data []byte, props storageclient.BlobProperties, params map[string]string, rec *Receipt, rev uint64) error {
 	cur, lost := rev, false // the heartbeat's, until hbDone
 	stopHB, hbDone := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -495,7 +544,7 @@ func (l *listener) run(key, name string, data []byte, props storageclient.BlobPr
 	<-hbDone
 	if lost {
 		l.log.Warn("blob trigger: another instance took the blob over while the function ran (the lease was not renewed in time)", "blob", name)
-		return
+		return nil
 	}
 	now := time.Now()
 	done := *rec
@@ -505,12 +554,12 @@ func (l *listener) run(key, name string, data []byte, props storageclient.BlobPr
 		if _, perr := l.record(key, &done, cur); perr != nil {
 			l.log.Error("blob trigger: the function succeeded but its receipt could not be recorded; the blob may be processed again", "blob", name, "err", perr)
 		}
-		return
+		return nil
 	}
 	done.Error = truncate(err.Error(), 2048)
 	if done.Attempts >= l.maxAttempts {
 		l.poison(key, &done, cur)
-		return
+		return err
 	}
 	done.State, done.RetryAt = StateFailed, now
 	l.log.Warn("blob trigger: the function failed; retrying", "blob", name, "attempt", done.Attempts, "of", l.maxAttempts, "err", err)
@@ -518,6 +567,7 @@ func (l *listener) run(key, name string, data []byte, props storageclient.BlobPr
 		l.log.Error("blob trigger: cannot record the failure", "blob", name, "err", perr)
 	}
 	l.enqueue(name, done.ETag)
+	return err
 }
 
 // record stores the outcome of this instance's claim at revision rev. Should the revision have moved on without

@@ -15,7 +15,8 @@
 //     as the trigger value and its "data" as the trigger metadata "data", as Azure's host passes them. All
 //     succeeded: 202 Accepted (Azure's answer; Event Grid takes any 2xx). One failed: 500 with its message, so
 //     that Event Grid retries the whole delivery, as Azure does. A body that is not JSON, or whose events are not
-//     objects, is 400; "Unsubscribe" and "SubscriptionDeletion" are 202 without an invocation;
+//     objects, is 400; "Unsubscribe" and "SubscriptionDeletion" are 202 without an invocation. [ServeDelivery]
+//     does all this but the invocations, for the blob trigger's webhook too (its source EventGrid);
 //   - the eventGrid output ([Output]): topicEndpointUri and topicKeySetting name the app settings that hold the
 //     topic's endpoint URL and access key. The value the worker sets (one event object, an array of them, or a
 //     JSON string holding either) is published in one POST with the aeg-sas-key header: as a JSON array for

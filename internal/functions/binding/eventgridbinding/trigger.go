@@ -70,6 +70,23 @@ func (Trigger) ServeWebhook(w http.ResponseWriter, r *http.Request, fns func(str
 		http.Error(w, fmt.Sprintf("cannot find function: '%s'", name), http.StatusNotFound)
 		return
 	}
+	ServeDelivery(w, r, logger(fn).With("app", fn.App, "function", fn.Name()), func(ctx context.Context, events []json.RawMessage) error {
+		return invokeAll(ctx, fn, inv, events)
+	})
+}
+
+// ServeDelivery serves one request Event Grid sends a webhook, as Azure's Functions host serves the webhooks of
+// its Event Grid trigger and of the blob trigger with source EventGrid (HttpRequestProcessor), once the caller
+// has found the function it is for:
+//
+//   - OPTIONS is the CloudEvents abuse-protection handshake: 200 with WebHook-Allowed-Origin and Allow: POST;
+//   - a POST is read from its aeg-event-type header and its body (see the package documentation): a
+//     SubscriptionValidation is answered 200 {"validationResponse": code} (and logged to log), Unsubscribe and
+//     SubscriptionDeletion 202; a Notification's events, each a JSON object as delivered, go to notify, with the
+//     request's context: 202 Accepted when it returns nil, else 500 with its message, so that Event Grid
+//     retries the delivery;
+//   - a body that cannot be parsed is 400, one past the host's size limit 413, and any other method 405.
+func ServeDelivery(w http.ResponseWriter, r *http.Request, log *slog.Logger, notify func(ctx context.Context, events []json.RawMessage) error) {
 	switch r.Method {
 	case http.MethodOptions:
 		grantOrigin(w, r)
@@ -100,14 +117,14 @@ func (Trigger) ServeWebhook(w http.ResponseWriter, r *http.Request, fns func(str
 	}
 	switch d.kind {
 	case kindValidation:
-		logger(fn).Info("Event Grid subscription validation handshake", "app", fn.App, "function", fn.Name())
+		log.Info("Event Grid subscription validation handshake")
 		b, _ := json.Marshal(map[string]string{"validationResponse": d.code})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(b)
 	case kindUnsubscribe:
 		w.WriteHeader(http.StatusAccepted)
 	default:
-		if err := invokeAll(r.Context(), fn, inv, d.events); err != nil {
+		if err := notify(r.Context(), d.events); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

@@ -160,7 +160,7 @@ func (s *Service) forget(ctx context.Context, key string) {
 
 // janitorEvery is how often subscriptions past their expirationTimeUtc or
 // their manual validation window are looked for.
-const janitorEvery = 15 * time.Second
+var janitorEvery = 15 * time.Second
 
 // janitor deletes expired subscriptions (as Azure does) and fails those
 // whose manual validation window passed.

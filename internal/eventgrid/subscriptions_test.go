@@ -474,3 +474,21 @@ func TestAzEventGridPublishesAreDeliveredInEachSchema(t *testing.T) {
 		t.Fatalf("CloudEvent as Event Grid: %v", ev)
 	}
 }
+
+// A subscription past its expirationTimeUtc is deleted, as in Azure.
+func TestExpiredSubscriptionIsDeleted(t *testing.T) {
+	defer eventgrid.SetJanitorEvery(50 * time.Millisecond)()
+	l := start(t, t.TempDir())
+	l.topic(t, "rg", "short-lived", "")
+	h := newWebhook(t)
+	path := subPath(topicPath("rg", "short-lived"), "brief")
+	expires := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	if st, out := l.arm(t, "PUT", path, map[string]any{"properties": map[string]any{"destination": webhookDest(h.srv.URL),
+		"expirationTimeUtc": expires}}); st != 201 || out["properties"].(map[string]any)["expirationTimeUtc"] == nil {
+		t.Fatalf("create: %d %v", st, out)
+	}
+	waitFor(t, "the expired subscription's deletion", func() bool {
+		st, _ := l.arm(t, "GET", path, nil)
+		return st == 404
+	})
+}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -42,8 +43,21 @@ func main() {
 	conc := flag.Int("c", 4, "concurrent publishers")
 	rate := flag.Int("rate", 20000, "deliveries/s the paced rounds aim at (events/s times subscriptions)")
 	verbose := flag.Bool("v", false, "log the platform")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (platform and webhooks) here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "eventgrid bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*n, *subs, *batch, *conc, *rate, *verbose); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "eventgrid bench:", err)
 		os.Exit(1)
 	}

@@ -36,11 +36,11 @@ const EventRetention = 24 * time.Hour
 // Headers of a stored event message. The body is the event as it will be
 // delivered (schema.Event.Raw).
 const (
-	HeaderSchema   = "Lapis-Eventgrid-Schema"   // EventGridSchema or CloudEventSchemaV1_0
-	HeaderTopic    = "Lapis-Eventgrid-Topic"    // the topic's resource id
-	HeaderType     = "Lapis-Eventgrid-Type"     // eventType / type
-	HeaderSubject  = "Lapis-Eventgrid-Subject"  // subject
-	HeaderReceived = "Lapis-Eventgrid-Received" // RFC 3339 receive time
+	HeaderSchema   = "Lapis-Eventgrid-Schema" // EventGridSchema or CloudEventSchemaV1_0
+	HeaderTopic    = "Lapis-Eventgrid-Topic"  // the topic's resource id
+	HeaderType     = delivery.HeaderType      // eventType / type
+	HeaderSubject  = delivery.HeaderSubject   // subject
+	HeaderReceived = delivery.HeaderReceived  // RFC 3339 receive time
 )
 
 // Service is the Event Grid platform service.

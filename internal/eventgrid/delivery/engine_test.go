@@ -360,3 +360,33 @@ func TestTwoNodesAttemptEachRetryOnce(t *testing.T) {
 		return a.Stats(sub.ID).PendingRetries == 0 && b.Stats(sub.ID).PendingRetries == 0
 	})
 }
+
+// A custom topic's events carry their type and subject in headers; a
+// filter on those alone is decided from them.
+func TestFilterOnHeaders(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, nil)
+	eng := e.engine(t)
+	defer eng.Close()
+	sub := webhookSub(t, h.srv.URL, map[string]any{"filter": map[string]any{
+		"includedEventTypes": []string{"orders.created"}, "subjectEndsWith": "/1"}})
+	if err := eng.Apply(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct{ typ, subject string }{{"Orders.Created", "o/1"}, {"Orders.Deleted", "o/1"}, {"Orders.Created", "o/2"}, {"ORDERS.CREATED", "x/1"}} {
+		id := fmt.Sprintf("h%d", i)
+		msg := &nats.Msg{Subject: subject, Header: nats.Header{},
+			Data: []byte(fmt.Sprintf(`{"id":%q,"topic":"/t","subject":%q,"eventType":%q,"eventTime":"2026-11-24T08:00:00Z","data":{},"dataVersion":"1","metadataVersion":"1"}`, id, c.subject, c.typ))}
+		msg.Header.Set(delivery.HeaderType, c.typ)
+		msg.Header.Set(delivery.HeaderSubject, c.subject)
+		msg.Header.Set(jetstream.MsgIDHeader, "t1/"+id)
+		if _, err := e.sub.JetStream().PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "two deliveries", func() bool { return eng.Stats(sub.ID).Delivered == 2 })
+	time.Sleep(50 * time.Millisecond)
+	if len(h.deliveries("h0")) != 1 || len(h.deliveries("h3")) != 1 || len(h.deliveries("h1"))+len(h.deliveries("h2")) != 0 {
+		t.Fatalf("delivered %+v", h.got)
+	}
+}

@@ -15,10 +15,15 @@ import (
 	"github.com/lapisdev/lapis/internal/eventgrid/schema"
 )
 
-// HeaderReceived is the header of a custom topic's stored event that holds
-// its publish time (RFC 3339); events without it (system events) use the
-// stream's timestamp.
-const HeaderReceived = "Lapis-Eventgrid-Received"
+// Headers of a custom topic's stored event (system events have none):
+// its publish time (RFC 3339; without it, the stream's timestamp is the
+// publish time), type and subject. The message id (Nats-Msg-Id) is the
+// topic's name and the event's id, "topic/id".
+const (
+	HeaderReceived = "Lapis-Eventgrid-Received"
+	HeaderType     = "Lapis-Eventgrid-Type"
+	HeaderSubject  = "Lapis-Eventgrid-Subject"
+)
 
 // consumerAckWait is how long a fetched event may stay unacknowledged
 // before JetStream hands it out again: longer than a delivery's timeout and
@@ -191,28 +196,40 @@ func (w *worker) consume(it jetstream.MessagesContext) {
 // prepare turns a source message into an item, or acknowledges it and
 // returns nil when the subscription's filter does not take it.
 func (w *worker) prepare(msg jetstream.Msg) *item {
-	data := msg.Data()
-	var ev *filter.Event
-	var err error
-	if w.sub.Source.Schema == schema.CloudEventSchemaV1_0 {
-		ev, err = filter.FromCloudEvent(data)
-	} else {
-		ev, err = filter.FromEventGrid(data)
-	}
-	if err != nil {
-		w.e.log.Error("eventgrid: a stored event does not decode; skipped", "subscription", w.sub.ID, "err", err)
-		_ = msg.Ack()
-		return nil
-	}
-	if !w.sub.Spec.Filter.Match(ev) {
-		_ = msg.Ack()
-		return nil
-	}
+	data, h := msg.Data(), msg.Headers()
 	it := &item{raw: data, msg: msg}
-	if id, ok := ev.Field("id"); ok {
-		it.id, _ = id.(string)
+	if typ := h.Get(HeaderType); typ != "" && w.sub.Spec.Filter.Simple() {
+		// A custom topic's event, and a filter on type and subject only: the
+		// headers decide, without decoding the event.
+		if !w.sub.Spec.Filter.MatchEnvelope(typ, h.Get(HeaderSubject)) {
+			_ = msg.Ack()
+			return nil
+		}
+		if _, id, ok := strings.Cut(h.Get(jetstream.MsgIDHeader), "/"); ok {
+			it.id = id
+		}
+	} else {
+		var ev *filter.Event
+		var err error
+		if w.sub.Source.Schema == schema.CloudEventSchemaV1_0 {
+			ev, err = filter.FromCloudEvent(data)
+		} else {
+			ev, err = filter.FromEventGrid(data)
+		}
+		if err != nil {
+			w.e.log.Error("eventgrid: a stored event does not decode; skipped", "subscription", w.sub.ID, "err", err)
+			_ = msg.Ack()
+			return nil
+		}
+		if !w.sub.Spec.Filter.Match(ev) {
+			_ = msg.Ack()
+			return nil
+		}
+		if id, ok := ev.Field("id"); ok {
+			it.id, _ = id.(string)
+		}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, msg.Headers().Get(HeaderReceived)); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, h.Get(HeaderReceived)); err == nil {
 		it.published = t
 	} else if md, err := msg.Metadata(); err == nil {
 		it.published = md.Timestamp
@@ -222,6 +239,7 @@ func (w *worker) prepare(msg jetstream.Msg) *item {
 	if w.schema != w.sub.Source.Schema {
 		in := schema.Event{Schema: w.sub.Source.Schema, Raw: data, Topic: w.sub.Source.Topic, Received: it.published}
 		var out schema.Event
+		var err error
 		if w.schema == schema.CloudEventSchemaV1_0 {
 			out, err = schema.ToCloudEvent(in)
 		} else {

@@ -573,3 +573,30 @@ func TestConcurrentMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchEnvelopeAgreesWithMatch(t *testing.T) {
+	ev, err := FromEventGrid([]byte(`{"id":"1","eventType":"Orders.Created","subject":"/orders/Blue/1","data":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{
+		`{}`, `{"includedEventTypes":["orders.created"]}`, `{"includedEventTypes":["Other"]}`, `{"includedEventTypes":["All"]}`,
+		`{"subjectBeginsWith":"/ORDERS/"}`, `{"subjectBeginsWith":"/ORDERS/","isSubjectCaseSensitive":true}`,
+		`{"subjectEndsWith":"/1"}`, `{"subjectEndsWith":"/2"}`,
+	} {
+		f, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.Simple() {
+			t.Fatalf("%s: not simple", raw)
+		}
+		if got, want := f.MatchEnvelope(ev.EventType(), ev.Subject()), f.Match(ev); got != want {
+			t.Errorf("%s: MatchEnvelope %v, Match %v", raw, got, want)
+		}
+	}
+	f, _ := Parse([]byte(`{"advancedFilters":[{"operatorType":"IsNotNull","key":"data"}]}`))
+	if f.Simple() {
+		t.Error("a filter with advanced filters is Simple")
+	}
+}

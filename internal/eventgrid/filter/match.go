@@ -24,6 +24,24 @@ func (f *Filter) Match(ev *Event) bool {
 	return c.match(ev)
 }
 
+// Simple reports whether the filter has no advanced filters, so that
+// whether an event passes depends only on its type and subject, and
+// MatchEnvelope can decide without decoding the event.
+func (f *Filter) Simple() bool { return f == nil || len(f.AdvancedFilters) == 0 }
+
+// MatchEnvelope is Match for an event known only by its type and subject;
+// it is right for Simple filters only (advanced filters never hold here).
+func (f *Filter) MatchEnvelope(eventType, subject string) bool {
+	if f == nil {
+		return true
+	}
+	c := f.prepared
+	if c == nil {
+		c = compile(f)
+	}
+	return c.match(&Event{hasType: true, eventType: eventType, subject: subject})
+}
+
 func (c *compiled) match(ev *Event) bool {
 	if len(c.types) > 0 {
 		if !ev.hasType {

@@ -729,6 +729,10 @@ func (m *Manager) serveSubtree(q *request, st Subtree, id ID, below []string) er
 		}})
 }
 
+// ErrNoChange, returned by an update function, leaves the record as it is
+// (no write, no new revision); Update then returns it without error.
+var ErrNoChange = errors.New("arm: no change")
+
 // Update changes a stored record with compare-and-set, retrying on
 // conflict: f may run more than once, on a fresh copy each time. It is for
 // services that change their resources' state themselves (a subscription's
@@ -744,7 +748,9 @@ func (m *Manager) update(ctx context.Context, id ID, f func(*Record) error) (*Re
 		if err != nil {
 			return nil, err
 		}
-		if err := f(rec); err != nil {
+		if err := f(rec); errors.Is(err, ErrNoChange) {
+			return rec, nil
+		} else if err != nil {
 			return nil, err
 		}
 		rev, err := m.store.put(ctx, id, rec, rec.Revision)

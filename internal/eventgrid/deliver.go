@@ -2,6 +2,7 @@ package eventgrid
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -203,9 +204,10 @@ func (s *Service) sweep(ctx context.Context) {
 		if state, _ := rec.Properties["provisioningState"].(string); state == StateAwaitingManual {
 			if t, err := time.Parse(time.RFC3339Nano, rec.Secrets[secretValidationEnd]); err == nil && !now.Before(t) {
 				_, _ = s.env.Manager.Update(ctx, id, func(r *arm.Record) error {
-					if st, _ := r.Properties["provisioningState"].(string); st == StateAwaitingManual {
-						r.Properties["provisioningState"] = StateFailed
+					if st, _ := r.Properties["provisioningState"].(string); st != StateAwaitingManual {
+						return arm.ErrNoChange
 					}
+					r.Properties["provisioningState"] = StateFailed
 					return nil
 				})
 			}
@@ -229,7 +231,7 @@ func (s *Service) validationURL(id, name, token, apiVersion string, now time.Tim
 func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id, err := arm.ParseID(q.Get("id"))
-	if err != nil {
+	if err != nil || !isSubscriptionType(id.TypeName()) {
 		http.Error(w, "The validation URL is not valid.", http.StatusBadRequest)
 		return
 	}
@@ -237,10 +239,9 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 	_, err = s.env.Manager.Update(r.Context(), id, func(rec *arm.Record) error {
 		state, _ := rec.Properties["provisioningState"].(string)
 		end, _ := time.Parse(time.RFC3339Nano, rec.Secrets[secretValidationEnd])
+		token := rec.Secrets[secretValidationTok]
 		switch {
-		case state == StateSucceeded:
-			return nil // validated before
-		case state != StateAwaitingManual || rec.Secrets[secretValidationTok] == "" || q.Get("token") != rec.Secrets[secretValidationTok]:
+		case state != StateAwaitingManual || token == "" || subtle.ConstantTimeCompare([]byte(q.Get("token")), []byte(token)) != 1:
 			return errBadValidation
 		case !now.Before(end):
 			return errValidationExpired
@@ -265,6 +266,12 @@ var (
 	errBadValidation     = errors.New("bad validation token")
 	errValidationExpired = errors.New("validation window passed")
 )
+
+// isSubscriptionType reports whether a type name is one of the event
+// subscription types.
+func isSubscriptionType(typeName string) bool {
+	return strings.EqualFold(typeName, SubscriptionTypeName) || strings.EqualFold(typeName, SystemTopicSubscriptionTypeName)
+}
 
 // functionURL resolves an AzureFunction destination through the Functions
 // service.

@@ -112,7 +112,10 @@ func (t *SubscriptionType) Prepare(ctx context.Context, req *arm.WriteRequest) e
 		shown["resourceId"] = d.ResourceID
 	case subscription.StorageQueue:
 		shown["resourceId"], shown["queueName"] = d.ResourceID, d.Queue
-		if d.QueueMessageTTL != 0 {
+		switch {
+		case d.QueueMessageTTL < 0:
+			shown["queueMessageTimeToLiveInSeconds"] = -1 // never expires
+		case d.QueueMessageTTL > 0:
 			shown["queueMessageTimeToLiveInSeconds"] = int64(d.QueueMessageTTL / time.Second)
 		}
 	}

@@ -390,3 +390,56 @@ func TestFilterOnHeaders(t *testing.T) {
 		t.Fatalf("delivered %+v", h.got)
 	}
 }
+
+// A changed subscription restarts its worker; the events the old worker
+// had pulled but not delivered go to the new one at once (not after the
+// consumer's two-minute ack wait).
+func TestRestartedWorkerTakesOverPulledEvents(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, func(string, int) int { time.Sleep(20 * time.Millisecond); return 200 })
+	eng := e.engine(t)
+	defer eng.Close()
+	sub := webhookSub(t, h.srv.URL, nil)
+	if err := eng.Apply(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	ids := e.publish(t, 100)
+	eventually(t, "some deliveries", func() bool { return eng.Stats(sub.ID).Delivered >= 10 })
+	again := *sub
+	again.Revision = 2
+	if err := eng.Apply(context.Background(), &again); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "every event after the restart", func() bool {
+		for _, id := range ids {
+			if len(h.deliveries(id)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A consumer deleted under a running worker is made again from the last
+// event seen, and delivery goes on.
+func TestLostConsumerIsReopened(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, nil)
+	eng := e.engine(t)
+	defer eng.Close()
+	sub := webhookSub(t, h.srv.URL, nil)
+	if err := eng.Apply(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, 1)
+	eventually(t, "the first event", func() bool { return eng.Stats(sub.ID).Delivered == 1 })
+	if err := e.sub.JetStream().DeleteConsumer(context.Background(), stream, delivery.ConsumerName(sub.ID)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	msg := &nats.Msg{Subject: subject, Data: []byte(`{"id":"after","topic":"/t","subject":"s","eventType":"T","eventTime":"2026-11-24T08:00:00Z","data":{},"dataVersion":"1","metadataVersion":"1"}`)}
+	if _, err := e.sub.JetStream().PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the event published after the loss", func() bool { return len(h.deliveries("after")) >= 1 })
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -65,7 +67,7 @@ func (h *Handshake) Run(ctx context.Context) (HandshakeResult, error) {
 		req.Header.Set("WebHook-Request-Rate", "*")
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, fmt.Errorf("Webhook validation handshake failed for %s. Http OPTIONS request failed: %v", base, err)
+			return 0, fmt.Errorf("Webhook validation handshake failed for %s. Http OPTIONS request failed: %v", base, bare(err))
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
@@ -96,7 +98,7 @@ func (h *Handshake) Run(ctx context.Context) (HandshakeResult, error) {
 	req.Header.Set("aeg-metadata-version", "1")
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("Webhook validation handshake failed for %s. Http POST request failed: %v", base, err)
+		return 0, fmt.Errorf("Webhook validation handshake failed for %s. Http POST request failed: %v", base, bare(err))
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -120,6 +122,15 @@ func (h *Handshake) Run(ctx context.Context) (HandshakeResult, error) {
 		return 0, fmt.Errorf("Webhook validation handshake failed for %s. The response had no validationResponse", base)
 	}
 	return AwaitingManual, nil
+}
+
+// bare drops the URL (whose query may hold a key) from a transport error.
+func bare(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func baseURL(u string) string {

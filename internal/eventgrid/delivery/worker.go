@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -62,6 +63,8 @@ type worker struct {
 	wg     sync.WaitGroup
 	jobs   chan []*item
 
+	seen atomic.Int64 // stream time (UnixNano) of the last source event taken
+
 	rmu   sync.Mutex
 	rq    retryHeap
 	known map[uint64]bool // retry records with a timer here (or in flight)
@@ -69,43 +72,20 @@ type worker struct {
 }
 
 func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, error) {
-	js := e.o.Substrate.JetStream()
-	cons, err := js.Consumer(ctx, sub.Source.Stream, ConsumerName(sub.ID))
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		cfg := jetstream.ConsumerConfig{
-			Durable:       ConsumerName(sub.ID),
-			Description:   "Event Grid subscription " + sub.ID,
-			FilterSubject: sub.Source.Subject,
-			DeliverPolicy: jetstream.DeliverNewPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       consumerAckWait,
-			MaxDeliver:    -1,
-			MaxAckPending: 4 * e.o.Workers * max(sub.Spec.Destination.MaxEventsPerBatch, 1),
-		}
-		if !sub.Since.IsZero() {
-			since := sub.Since
-			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
-		}
-		cons, err = js.CreateOrUpdateConsumer(ctx, sub.Source.Stream, cfg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("delivery: consumer for %s: %w", sub.ID, err)
-	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &worker{e: e, sub: sub, schema: sub.deliverySchema(), m: e.o.Metrics.sub(sub.ID),
 		ctx: wctx, cancel: cancel, jobs: make(chan []*item), wake: make(chan struct{}, 1), known: map[uint64]bool{}}
+	it, err := w.open(ctx, sub.Since)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	follower, err := w.loadRetries(ctx)
 	if err != nil {
+		it.Stop()
 		cancel()
 		w.forgetAll()
 		return nil, fmt.Errorf("delivery: retries of %s: %w", sub.ID, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
-	if err != nil {
-		follower.Stop()
-		cancel()
-		w.forgetAll()
-		return nil, fmt.Errorf("delivery: consume %s: %w", sub.ID, err)
 	}
 	for range e.o.Workers {
 		w.wg.Add(1)
@@ -117,6 +97,50 @@ func (e *Engine) startWorker(ctx context.Context, sub *Subscription) (*worker, e
 	go w.retryLoop()
 	return w, nil
 }
+
+// open gets the subscription's durable consumer, creating it (with events
+// from since on, or from now if since is zero) when there is none, and
+// starts pulling from it.
+func (w *worker) open(ctx context.Context, since time.Time) (jetstream.MessagesContext, error) {
+	sub, js := w.sub, w.e.o.Substrate.JetStream()
+	var cons jetstream.Consumer
+	err := w.e.o.Substrate.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		cons, err = js.Consumer(ctx, sub.Source.Stream, ConsumerName(sub.ID))
+		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return err
+		}
+		cfg := jetstream.ConsumerConfig{
+			Durable:       ConsumerName(sub.ID),
+			Description:   ConsumerDescription + sub.ID,
+			FilterSubject: sub.Source.Subject,
+			DeliverPolicy: jetstream.DeliverNewPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       consumerAckWait,
+			MaxDeliver:    -1,
+			// Few enough that an event waiting for a sender is not handed
+			// out again (consumerAckWait) behind an endpoint that times out.
+			MaxAckPending: 2 * w.e.o.Workers * max(sub.Spec.Destination.MaxEventsPerBatch, 1),
+		}
+		if !since.IsZero() {
+			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+		}
+		cons, err = js.CreateOrUpdateConsumer(ctx, sub.Source.Stream, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: consumer for %s: %w", sub.ID, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return nil, fmt.Errorf("delivery: consume %s: %w", sub.ID, err)
+	}
+	return it, nil
+}
+
+// ConsumerDescription starts the description of a subscription's consumer;
+// the subscription's resource id follows.
+const ConsumerDescription = "Event Grid subscription "
 
 // forgetAll drops the worker's retry timers from the metrics (the records
 // stay; the next worker for the subscription tracks them again).
@@ -143,29 +167,64 @@ func (w *worker) stop() {
 // senders, in batches when the subscription batches.
 func (w *worker) consume(it jetstream.MessagesContext) {
 	defer w.wg.Done()
-	stopIt := context.AfterFunc(w.ctx, it.Stop)
-	defer stopIt()
+	for {
+		w.pump(it)
+		if w.ctx.Err() != nil {
+			return
+		}
+		// The consumer went away (deleted by hand, or the stream's leader
+		// was lost): make it again from the last event seen, so that
+		// nothing published meanwhile is missed, and go on.
+		for {
+			select {
+			case <-w.ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			next, err := w.open(w.ctx, w.lastSeen())
+			if err == nil {
+				it = next
+				break
+			}
+			w.e.log.Warn("eventgrid: subscription's consumer not reopened; trying again", "subscription", w.sub.ID, "err", err)
+		}
+	}
+}
+
+// pump hands the events of one consumer iterator to the senders until the
+// worker stops or the iterator fails.
+func (w *worker) pump(it jetstream.MessagesContext) {
+	// On stop, Drain rather than Stop: the messages already pulled come out
+	// and are given back (Nak) for the next worker, where Stop would leave
+	// them unacknowledged until consumerAckWait.
+	drain := context.AfterFunc(w.ctx, it.Drain)
+	defer drain()
 	msgs := make(chan jetstream.Msg, 64)
-	w.wg.Add(1)
+	done := make(chan struct{})
 	go func() { // it.Next blocks; a channel lets batches take what is ready
-		defer w.wg.Done()
+		defer close(done)
 		defer close(msgs)
 		for {
 			msg, err := it.Next()
 			if err != nil {
 				if w.ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					w.e.log.Error("eventgrid: subscription's events ended", "subscription", w.sub.ID, "err", err)
+					w.e.log.Error("eventgrid: subscription's events stopped", "subscription", w.sub.ID, "err", err)
 				}
+				it.Stop()
 				return
+			}
+			if w.ctx.Err() != nil {
+				_ = msg.Nak()
+				continue
 			}
 			select {
 			case msgs <- msg:
 			case <-w.ctx.Done():
 				_ = msg.Nak()
-				return
 			}
 		}
 	}()
+	defer func() { <-done }()
 	dest := w.sub.Spec.Destination
 	maxN, maxBytes := max(dest.MaxEventsPerBatch, 1), max(dest.PreferredBatchBytes, 1)
 	for msg := range msgs {
@@ -193,9 +252,20 @@ func (w *worker) consume(it jetstream.MessagesContext) {
 	}
 }
 
+// lastSeen is the stream time of the last event taken from the source.
+func (w *worker) lastSeen() time.Time {
+	if t := w.seen.Load(); t != 0 {
+		return time.Unix(0, t)
+	}
+	return w.sub.Since
+}
+
 // prepare turns a source message into an item, or acknowledges it and
 // returns nil when the subscription's filter does not take it.
 func (w *worker) prepare(msg jetstream.Msg) *item {
+	if md, err := msg.Metadata(); err == nil {
+		w.seen.Store(md.Timestamp.UnixNano())
+	}
 	data, h := msg.Data(), msg.Headers()
 	it := &item{raw: data, msg: msg}
 	if typ := h.Get(HeaderType); typ != "" && w.sub.Spec.Filter.Simple() {
@@ -217,7 +287,8 @@ func (w *worker) prepare(msg jetstream.Msg) *item {
 			ev, err = filter.FromEventGrid(data)
 		}
 		if err != nil {
-			w.e.log.Error("eventgrid: a stored event does not decode; skipped", "subscription", w.sub.ID, "err", err)
+			w.e.log.Error("eventgrid: a stored event does not decode; dropped", "subscription", w.sub.ID, "err", err)
+			w.m.dropped()
 			_ = msg.Ack()
 			return nil
 		}
@@ -246,7 +317,8 @@ func (w *worker) prepare(msg jetstream.Msg) *item {
 			out, err = schema.ToEventGrid(in)
 		}
 		if err != nil {
-			w.e.log.Error("eventgrid: event not converted to the delivery schema; skipped", "subscription", w.sub.ID, "err", err)
+			w.e.log.Error("eventgrid: event not converted to the delivery schema; dropped", "subscription", w.sub.ID, "err", err)
+			w.m.dropped()
 			_ = msg.Ack()
 			return nil
 		}
@@ -271,13 +343,27 @@ func (w *worker) dispatch(group []*item) {
 	if len(live) == 0 {
 		return
 	}
-	select {
-	case w.jobs <- live:
-	case <-w.ctx.Done():
-		for _, it := range live {
-			if it.msg != nil {
-				_ = it.msg.Nak()
+	// While every sender is busy, tell JetStream the events are being
+	// worked on, so that it does not hand them out again.
+	progress := time.NewTicker(consumerAckWait / 4)
+	defer progress.Stop()
+	for {
+		select {
+		case w.jobs <- live:
+			return
+		case <-progress.C:
+			for _, it := range live {
+				if it.msg != nil {
+					_ = it.msg.InProgress()
+				}
 			}
+		case <-w.ctx.Done():
+			for _, it := range live {
+				if it.msg != nil {
+					_ = it.msg.Nak()
+				}
+			}
+			return
 		}
 	}
 }

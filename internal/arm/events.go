@@ -58,7 +58,7 @@ type ResourceEventData struct {
 
 // publish raises a resource event for id on its resource group's topic.
 func (m *Manager) publish(ctx context.Context, eventType string, id ID, operation string, c Caller) error {
-	provider := id.Namespace
+	provider := id.TypeNamespace()
 	if id.IsGroup() {
 		provider = "Microsoft.Resources"
 	}

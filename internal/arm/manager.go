@@ -537,7 +537,7 @@ func nameTaken(t ResourceType, id ID, holder string) error {
 }
 
 func (m *Manager) notFound(id ID) error {
-	return errNotFoundResource(strings.Join(append([]string{id.Namespace}, id.Types...), "/"), id.Name(), id.ResourceGroup)
+	return errNotFoundResource(id.TypeName(), id.Name(), id.ResourceGroup)
 }
 
 // mergePatch applies an RFC 7386 JSON merge patch to an object.

@@ -90,7 +90,7 @@ func (s *Store) Resource(ctx context.Context, id ID) (*Record, error) {
 		return nil, err
 	}
 	if r == nil {
-		return nil, errNotFoundResource(strings.Join(append([]string{id.Namespace}, id.Types...), "/"), id.Name(), id.ResourceGroup)
+		return nil, errNotFoundResource(id.TypeName(), id.Name(), id.ResourceGroup)
 	}
 	return r, nil
 }

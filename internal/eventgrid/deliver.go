@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/lapisdev/lapis/internal/arm"
 	"github.com/lapisdev/lapis/internal/eventgrid/delivery"
 	"github.com/lapisdev/lapis/internal/eventgrid/subscription"
@@ -119,12 +117,19 @@ func (s *Service) apply(ctx context.Context, key string, rec *arm.Record) error 
 	if err != nil {
 		return err
 	}
+	k := &known{id: rec.ID, rec: rec}
+	s.mu.Lock()
+	if old := s.subs[key]; old != nil {
+		k.stream = old.stream
+	}
+	s.subs[key] = k // known even if it cannot start now: the janitor tries again
+	s.mu.Unlock()
 	src, err := s.source(ctx, s.store, id)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.subs[key] = &known{id: rec.ID, stream: src.Stream, rec: rec}
+	k.stream = src.Stream
 	s.mu.Unlock()
 	if state, _ := rec.Properties["provisioningState"].(string); state != StateSucceeded {
 		s.engine.Stop(rec.ID)
@@ -182,12 +187,22 @@ func (s *Service) janitor(ctx context.Context) {
 func (s *Service) sweep(ctx context.Context) {
 	now := s.env.Clock()
 	s.mu.Lock()
-	recs := make([]*arm.Record, 0, len(s.subs))
-	for _, k := range s.subs {
-		recs = append(recs, k.rec)
+	recs := make(map[string]*arm.Record, len(s.subs))
+	for key, k := range s.subs {
+		recs[key] = k.rec
 	}
 	s.mu.Unlock()
-	for _, rec := range recs {
+	active := map[string]bool{}
+	for _, id := range s.engine.Active() {
+		active[strings.ToLower(id)] = true
+	}
+	for key, rec := range recs {
+		if st, _ := rec.Properties["provisioningState"].(string); st == StateSucceeded && !active[strings.ToLower(rec.ID)] {
+			// Its start failed (a JetStream hiccup, say): try again.
+			if err := s.apply(ctx, key, rec); err != nil && ctx.Err() == nil {
+				s.log.Warn("eventgrid: subscription still not started", "subscription", rec.ID, "err", err)
+			}
+		}
 		id, err := arm.ParseID(rec.ID)
 		if err != nil {
 			continue
@@ -318,29 +333,44 @@ func (s *Service) openAccount(ctx context.Context, accountID string) (storagecli
 // Stats are the delivery counts of a subscription (by resource id).
 func (s *Service) Stats(id string) delivery.Stats { return s.metrics.Stats(id) }
 
-// cleanOrphans deletes the consumers of subscriptions deleted while the
-// server was down.
+// cleanOrphans deletes the consumers and retry records of subscriptions
+// deleted while the server was down. A consumer is deleted only if the
+// subscription its description names is not in the store (it may be
+// another node's newer one this node has not seen yet).
 func (s *Service) cleanOrphans(ctx context.Context) {
-	s.mu.Lock()
-	live := map[string]bool{}
-	for _, k := range s.subs {
-		live[delivery.ConsumerName(k.id)] = true
-	}
-	s.mu.Unlock()
 	js := s.env.Substrate.JetStream()
+	gone := func(id string) bool {
+		pid, err := arm.ParseID(id)
+		if err != nil {
+			return false
+		}
+		rec, err := s.store.Get(ctx, pid)
+		return err == nil && rec == nil
+	}
 	for _, stream := range []string{substrate.StreamName(ServiceName, StreamShortName), substrate.EventsStream} {
 		st, err := js.Stream(ctx, stream)
 		if err != nil {
 			continue
 		}
-		names := st.ConsumerNames(ctx)
-		for name := range names.Name() {
-			if strings.HasPrefix(name, "egsub-") && !live[name] {
-				if err := js.DeleteConsumer(ctx, stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-					s.log.Warn("eventgrid: orphan consumer not deleted", "consumer", name, "err", err)
-				}
+		infos := st.ListConsumers(ctx)
+		for info := range infos.Info() {
+			id, ours := strings.CutPrefix(info.Config.Description, delivery.ConsumerDescription)
+			if !ours || !gone(id) {
+				continue
+			}
+			if err := s.engine.Delete(ctx, id, stream); err != nil {
+				s.log.Warn("eventgrid: deleted subscription's consumer not removed", "subscription", id, "err", err)
 			}
 		}
+	}
+	s.mu.Lock()
+	live := make([]string, 0, len(s.subs))
+	for _, k := range s.subs {
+		live = append(live, k.id)
+	}
+	s.mu.Unlock()
+	if err := s.engine.PurgeRetries(ctx, live); err != nil {
+		s.log.Warn("eventgrid: orphan retry records not removed", "err", err)
 	}
 }
 

@@ -238,6 +238,29 @@ func (e *Engine) Delete(ctx context.Context, id string, streams ...string) error
 	return errors.Join(errs...)
 }
 
+// PurgeRetries removes the retry records of every subscription but the
+// live ones (by resource id): those left by subscriptions deleted while no
+// engine ran.
+func (e *Engine) PurgeRetries(ctx context.Context, live []string) error {
+	keep := map[string]bool{}
+	for _, id := range live {
+		keep[e.retrySubject(id)] = true
+	}
+	info, err := e.retries.Info(ctx, jetstream.WithSubjectFilter(substrate.Subject(e.o.Service, "retry", ">")))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for subj := range info.State.Subjects {
+		if !keep[subj] {
+			if err := e.retries.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Active lists the ids of the subscriptions being delivered to.
 func (e *Engine) Active() []string {
 	e.mu.Lock()

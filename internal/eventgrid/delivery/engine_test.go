@@ -443,3 +443,39 @@ func TestLostConsumerIsReopened(t *testing.T) {
 	}
 	eventually(t, "the event published after the loss", func() bool { return len(h.deliveries("after")) >= 1 })
 }
+
+// PurgeRetries keeps only the live subscriptions' retry records.
+func TestPurgeRetriesOfDeletedSubscriptions(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, func(string, int) int { return 500 })
+	eng := e.engine(t)
+	sub := webhookSub(t, h.srv.URL, nil)
+	if err := eng.Apply(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, 3)
+	eventually(t, "retries stored", func() bool { return eng.Stats(sub.ID).PendingRetries == 3 })
+	eng.Close()
+
+	eng2 := e.engine(t)
+	defer eng2.Close()
+	if err := eng2.PurgeRetries(context.Background(), []string{sub.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng2.Apply(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	if n := eng2.Stats(sub.ID).PendingRetries; n != 3 {
+		t.Fatalf("a live subscription lost its retries: %d", n)
+	}
+	eng2.Stop(sub.ID)
+	if err := eng2.PurgeRetries(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng2.Apply(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	if n := eng2.Stats(sub.ID).PendingRetries; n != 0 {
+		t.Fatalf("an orphan's retries survived: %d", n)
+	}
+}

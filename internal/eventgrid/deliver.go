@@ -29,6 +29,7 @@ type FunctionWebhooks interface {
 // known is what the service remembers of a subscription it has seen.
 type known struct {
 	id     string
+	typ    string // its resource type
 	stream string
 	rec    *arm.Record
 }
@@ -59,13 +60,15 @@ func (s *Service) startDelivery(ctx context.Context) error {
 		}
 		initial.Add(1)
 		s.bg.Add(1)
-		go s.follow(wctx, ch, initial.Done)
+		go s.follow(wctx, typ, ch, initial.Done)
 	}
 	s.bg.Add(1)
 	go func() { // once every subscription is known, drop the consumers of deleted ones
 		defer s.bg.Done()
 		initial.Wait()
-		s.cleanOrphans(wctx)
+		if wctx.Err() == nil {
+			s.cleanOrphans(wctx)
+		}
 	}()
 	s.bg.Add(1)
 	go s.janitor(wctx)
@@ -83,41 +86,85 @@ func (s *Service) stopDelivery() {
 	}
 }
 
-// follow applies each change of a subscription to the engine.
-func (s *Service) follow(ctx context.Context, ch <-chan *arm.Change, initialDone func()) {
+// follow applies each change of a subscription of one type to the engine,
+// until ctx ends. A watch that fails is made again; the subscriptions
+// deleted meanwhile are forgotten once its initial values are in.
+// initialDone is called once, after the first watch's initial values (or
+// when ctx ends before them).
+func (s *Service) follow(ctx context.Context, typ string, ch <-chan *arm.Change, initialDone func()) {
 	defer s.bg.Done()
-	initial := true
+	first := true
 	defer func() {
-		if initial {
+		if first {
 			initialDone()
 		}
 	}()
-	for c := range ch {
-		if c == nil {
-			if initial {
-				initial = false
-				initialDone()
+	for {
+		seen := map[string]bool{}
+		for c := range ch {
+			switch {
+			case c == nil:
+				s.forgetUnseen(ctx, typ, seen)
+				seen = nil
+				if first {
+					first = false
+					initialDone()
+				}
+			case c.Record == nil:
+				s.forget(ctx, c.Key)
+			default:
+				if seen != nil {
+					seen[c.Key] = true
+				}
+				if err := s.apply(ctx, typ, c.Key, c.Record); err != nil && ctx.Err() == nil {
+					s.log.Error("eventgrid: subscription not started", "subscription", c.Record.ID, "err", err)
+				}
 			}
-			continue
 		}
-		if c.Record == nil {
-			s.forget(ctx, c.Key)
-			continue
+		for ctx.Err() == nil {
+			s.log.Error("eventgrid: the subscriptions' watch ended; watching again", "type", typ)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			var err error
+			if ch, err = s.store.WatchType(ctx, typ); err == nil {
+				break
+			}
 		}
-		if err := s.apply(ctx, c.Key, c.Record); err != nil && ctx.Err() == nil {
-			s.log.Error("eventgrid: subscription not started", "subscription", c.Record.ID, "err", err)
+		if ctx.Err() != nil {
+			return
 		}
+	}
+}
+
+// forgetUnseen forgets the subscriptions of a type that a watch's initial
+// values did not include: deleted while the watch was down.
+func (s *Service) forgetUnseen(ctx context.Context, typ string, seen map[string]bool) {
+	if seen == nil {
+		return
+	}
+	s.mu.Lock()
+	var gone []string
+	for key, k := range s.subs {
+		if k.typ == typ && !seen[key] {
+			gone = append(gone, key)
+		}
+	}
+	s.mu.Unlock()
+	for _, key := range gone {
+		s.forget(ctx, key)
 	}
 }
 
 // apply starts, restarts or stops delivery to a subscription as its record
 // says.
-func (s *Service) apply(ctx context.Context, key string, rec *arm.Record) error {
+func (s *Service) apply(ctx context.Context, typ, key string, rec *arm.Record) error {
 	id, err := arm.ParseID(rec.ID)
 	if err != nil {
 		return err
 	}
-	k := &known{id: rec.ID, rec: rec}
+	k := &known{id: rec.ID, typ: typ, rec: rec}
 	s.mu.Lock()
 	if old := s.subs[key]; old != nil {
 		k.stream = old.stream
@@ -187,19 +234,20 @@ func (s *Service) janitor(ctx context.Context) {
 func (s *Service) sweep(ctx context.Context) {
 	now := s.env.Clock()
 	s.mu.Lock()
-	recs := make(map[string]*arm.Record, len(s.subs))
+	recs := make(map[string]*known, len(s.subs))
 	for key, k := range s.subs {
-		recs[key] = k.rec
+		recs[key] = k
 	}
 	s.mu.Unlock()
 	active := map[string]bool{}
 	for _, id := range s.engine.Active() {
 		active[strings.ToLower(id)] = true
 	}
-	for key, rec := range recs {
+	for key, k := range recs {
+		rec := k.rec
 		if st, _ := rec.Properties["provisioningState"].(string); st == StateSucceeded && !active[strings.ToLower(rec.ID)] {
 			// Its start failed (a JetStream hiccup, say): try again.
-			if err := s.apply(ctx, key, rec); err != nil && ctx.Err() == nil {
+			if err := s.apply(ctx, k.typ, key, rec); err != nil && ctx.Err() == nil {
 				s.log.Warn("eventgrid: subscription still not started", "subscription", rec.ID, "err", err)
 			}
 		}

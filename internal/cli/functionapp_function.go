@@ -80,12 +80,30 @@ func functionCmd(g *globals, use, short, example string, run func(cmd *cobra.Com
 	})
 	ref.required = append(ref.required, requiredFlag{&fn, "--function-name"})
 	cmd.Flags().StringVar(&fn, "function-name", "", "name of the function")
+	// The seed's spelling: --function-app APP --name FUNCTION.
+	var app string
+	cmd.Flags().StringVar(&app, "function-app", "", "name of the function app; --name then names the function")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if app == "" {
+			return nil
+		}
+		if fn == "" {
+			fn, ref.name = ref.name, app
+			return nil
+		}
+		if ref.name != "" && !strings.EqualFold(ref.name, app) {
+			return usagef("--function-app %s and --name %s name two function apps: give the function with --function-name or --name", app, ref.name)
+		}
+		ref.name = app
+		return nil
+	}
 	return cmd, ref
 }
 
 func functionShow(g *globals) *cobra.Command {
 	cmd, _ := functionCmd(g, "show", "Show a function",
-		"  lapis functionapp function show -g myapp-rg -n myfuncapp --function-name hello --query invokeUrlTemplate -o tsv",
+		"  lapis functionapp function show -g myapp-rg -n myfuncapp --function-name hello --query invokeUrlTemplate -o tsv\n"+
+			"  lapis functionapp function show -g myapp-rg --function-app myfuncapp --name hello --query invokeUrlTemplate -o tsv",
 		func(cmd *cobra.Command, c *client, fn string) error {
 			var out map[string]any
 			if err := c.do(cmd.Context(), http.MethodGet, fn, webAPI, nil, &out); err != nil {

@@ -60,6 +60,13 @@ func TestExtensionResources(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"n1"`) || strings.Contains(body, `"g1"`) {
 		t.Fatalf("list on the scope: %d %s", status, body)
 	}
+	// The type's list in the group or the subscription has those on every scope.
+	for _, path := range []string{rg + "/providers/Test.Notes/notes", "/subscriptions/" + testSub + "/providers/Test.Notes/notes"} {
+		status, _, body = call{method: "GET", path: path + nAPI}.do(t, srv.URL)
+		if status != 200 || !strings.Contains(body, `"n1"`) || !strings.Contains(body, `"g1"`) {
+			t.Fatalf("list %s: %d %s", path, status, body)
+		}
+	}
 	// A group's own resource list does not show extension resources.
 	status, _, body = call{method: "GET", path: rg + "/resources?" + rgAPI}.do(t, srv.URL)
 	if status != 200 || strings.Contains(body, "Test.Notes") {

@@ -645,12 +645,21 @@ func (m *Manager) List(ctx context.Context, q Query, apiVersion string) ([]*Reso
 			return nil, err
 		}
 	}
+	extensions := t.Info().Extension && q.Parent == nil
+	if extensions {
+		// An extension type in a group or subscription: those on every
+		// scope in it, not only on the groups.
+		q = Query{Subscription: q.Subscription, Group: q.Group, Nested: true}
+	}
 	recs, err := m.store.Resources(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*Resource, 0, len(recs))
 	for _, r := range recs {
+		if extensions && !strings.EqualFold(r.Type, t.Info().TypeName()) {
+			continue
+		}
 		out = append(out, m.view(t, r))
 	}
 	return out, nil

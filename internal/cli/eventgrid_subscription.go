@@ -63,6 +63,27 @@ func (p *sourceParent) collection(context.Context, *client) (string, error) {
 	return strings.TrimRight(p.id, "/") + "/providers/Microsoft.EventGrid/eventSubscriptions", nil
 }
 
+// wideLister is a parent that can also list without being named: every
+// event subscription of a group or of the subscription.
+type wideLister interface {
+	named() bool
+	wide(ctx context.Context, c *client, group string) (string, error)
+}
+
+func (p *sourceParent) named() bool { return p.id != "" }
+
+func (p *sourceParent) wide(ctx context.Context, c *client, group string) (string, error) {
+	sub, err := c.sub(ctx)
+	if err != nil {
+		return "", err
+	}
+	scope := "/subscriptions/" + sub
+	if group != "" {
+		scope += "/resourceGroups/" + url.PathEscape(group)
+	}
+	return scope + "/providers/Microsoft.EventGrid/eventSubscriptions", nil
+}
+
 func isResourceID(s string) bool { return strings.HasPrefix(strings.ToLower(s), "/subscriptions/") }
 
 // subscriptionNoun describes one command group of event subscription
@@ -238,6 +259,7 @@ func addFullURL(ctx context.Context, c *client, path string, sub map[string]any)
 
 func subscriptionList(g *globals, n subscriptionNoun) *cobra.Command {
 	parent := n.newParent()
+	var group string
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List the event subscriptions of a source",
@@ -245,7 +267,17 @@ func subscriptionList(g *globals, n subscriptionNoun) *cobra.Command {
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, coll, err := parentCollection(ctx, g, parent)
+			var c *client
+			var coll string
+			var err error
+			if wl, ok := parent.(wideLister); ok && !wl.named() {
+				// az lists a group's (-g) or the subscription's when no source is given.
+				if c, err = newClient(g); err == nil {
+					coll, err = wl.wide(ctx, c, group)
+				}
+			} else {
+				c, coll, err = parentCollection(ctx, g, parent)
+			}
 			if err != nil {
 				return err
 			}
@@ -263,6 +295,9 @@ func subscriptionList(g *globals, n subscriptionNoun) *cobra.Command {
 		},
 	}
 	parent.flags(cmd)
+	if _, ok := parent.(wideLister); ok {
+		cmd.Flags().StringVarP(&group, "resource-group", "g", "", "without --source-resource-id: list the group's event subscriptions (default: the subscription's)")
+	}
 	return cmd
 }
 

@@ -268,7 +268,6 @@ func TestEventSubscriptionUsageErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"list"}, "required: --source-resource-id"},
 		{[]string{"show", "-n", "sub1"}, "required: --source-resource-id"},
 		{[]string{"delete", "-n", "sub1"}, "required: --source-resource-id"},
 		{[]string{"create", "-n", "sub1", "--endpoint", "https://example.com/hook"}, "required: --source-resource-id"},
@@ -532,6 +531,12 @@ func TestEventSubscriptionEndToEnd(t *testing.T) {
 	sub("update", "--max-events-per-batch", "3")
 	if got := sub("show", "--include-full-endpoint-url", "--query", "[destination.maxEventsPerBatch, destination.endpointUrl]", "-o", "tsv"); got != "3\n"+endpoint {
 		t.Errorf("after a batch update %q", got)
+	}
+	// Without a source, az lists the group's or the subscription's.
+	for _, args := range [][]string{{"-g", "events-rg"}, nil} {
+		if got := cli(append([]string{"eventgrid", "event-subscription", "list", "--query", "[].name", "-o", "tsv"}, args...)...); got != "orders-sub" {
+			t.Fatalf("list %v = %q", args, got)
+		}
 	}
 	if got := cli("eventgrid", "event-subscription", "list", "--source-resource-id", topicID, "--query", "[].name", "-o", "tsv"); got != "orders-sub" {
 		t.Errorf("list %q", got)

@@ -124,7 +124,7 @@ the way az manages Azure: lapis group create -n myapp-rg -l eastus.`,
 	pf.StringVar(&g.endpoint, "endpoint", "", "management endpoint of a remote Lapis, used with LAPIS_TOKEN [env LAPIS_ENDPOINT]")
 	pf.StringVar(&g.dataDir, "data-dir", "", "data directory of the local Lapis (default ./.lapis) [env LAPIS_DATA_DIR]")
 
-	root.AddCommand(newStartCmd(g), newVersionCmd(g), newGroupCmd(g), newStorageCmd(g), newResourceCmd(g), newFuncCmd(g), newFunctionappCmd(g), newEventGridCmd(g))
+	root.AddCommand(newStartCmd(g), newVersionCmd(g), newGroupCmd(g), newStorageCmd(g), newResourceCmd(g), newFuncCmd(g), newFunctionappCmd(g), newEventGridCmd(g), newCosmosDBCmd(g))
 	return root
 }
 

@@ -138,6 +138,9 @@ func (a *API) route(q *request) error {
 		return errNoRoute(q)
 	}
 	if is(s[0], "providers") {
+		if len(s) == 4 && q.r.Method == http.MethodHead {
+			return a.nameTaken(q, s[1], s[2], s[3]) // the provider's own api-version
+		}
 		if err := checkResourcesAPIVersion(q.apiVersion); err != nil {
 			return err
 		}
@@ -369,7 +372,11 @@ func (a *API) resource(q *request, id ID) error {
 			return err
 		}
 		if existed {
-			q.w.WriteHeader(http.StatusOK)
+			status := http.StatusOK
+			if t, ok := a.m.reg.lookupID(id); ok && t.Info().DeletedStatus != 0 {
+				status = t.Info().DeletedStatus
+			}
+			q.w.WriteHeader(status)
 		} else {
 			q.w.WriteHeader(http.StatusNoContent)
 		}
@@ -422,6 +429,9 @@ func (a *API) providers(q *request, sub string, rest []string) error {
 		}
 		return a.onlyGET(q, func() error { return writeJSON(q.w, http.StatusOK, a.providerJSON(sub, ns)) })
 	}
+	if len(rest) == 3 && q.r.Method == http.MethodHead {
+		return a.nameTaken(q, ns, rest[1], rest[2])
+	}
 	if len(rest) == 2 && sub != "" {
 		if q.r.Method == http.MethodPost {
 			if is(rest[1], "register") || is(rest[1], "unregister") {
@@ -443,6 +453,29 @@ func (a *API) providers(q *request, sub string, rest []string) error {
 		return a.onlyGET(q, func() error {
 			return a.listTyped(q, Query{Subscription: sub, Namespace: ns, Types: []string{rest[1]}})
 		})
+	}
+	return errNoRoute(q)
+}
+
+// nameTaken answers HEAD [/subscriptions/{sub}]/providers/{ns}/{collection}/{name}
+// for the globally unique type whose NamesCollection it is: 200 when the
+// name is taken, 404 when it is free.
+func (a *API) nameTaken(q *request, ns, collection, name string) error {
+	for _, t := range a.m.reg.Types() {
+		info := t.Info()
+		if !is(info.Namespace, ns) || info.NamesCollection == "" || !is(info.NamesCollection, collection) {
+			continue
+		}
+		holder, err := a.m.store.NameHolder(q.r.Context(), info.TypeName(), name)
+		if err != nil {
+			return err
+		}
+		if holder == "" {
+			q.w.WriteHeader(http.StatusNotFound)
+		} else {
+			q.w.WriteHeader(http.StatusOK)
+		}
+		return nil
 	}
 	return errNoRoute(q)
 }

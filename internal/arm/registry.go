@@ -27,6 +27,14 @@ type TypeInfo struct {
 	GloballyUnique bool
 	// CreatedStatus is the status of a PUT that creates (default 201).
 	CreatedStatus int
+	// DeletedStatus is the status of a DELETE that deletes (default 200);
+	// some providers answer 202 or 204, and their SDKs accept only that.
+	DeletedStatus int
+	// NamesCollection, for a GloballyUnique type, names the provider
+	// collection where HEAD {subscription}/providers/{ns}/{NamesCollection}/{name}
+	// answers 200 when the name is taken and 404 when it is free
+	// (Microsoft.DocumentDB's databaseAccountNames).
+	NamesCollection string
 	// Extension types (such as Microsoft.EventGrid/eventSubscriptions)
 	// also extend other resources: {scope id}/providers/{ns}/{type}/{name},
 	// where the scope is any resource. They are listed on their scope, not

@@ -69,7 +69,8 @@ var (
 // Info implements arm.ResourceType.
 func (t *Type) Info() arm.TypeInfo {
 	return arm.TypeInfo{Namespace: Namespace, Type: "databaseAccounts", APIVersions: APIVersions,
-		RequiresLocation: true, GloballyUnique: true, CreatedStatus: http.StatusOK}
+		RequiresLocation: true, GloballyUnique: true, CreatedStatus: http.StatusOK,
+		DeletedStatus: http.StatusNoContent, NamesCollection: "databaseAccountNames"}
 }
 
 func (t *Type) now() time.Time {

@@ -74,7 +74,7 @@ var mgmtRe = regexp.MustCompile(`management\s+(http://\S+)`)
 // run starts lapis once, waits for ready, optionally calls f, idles, reads
 // RSS and stops it.
 func run(bin, dir string, env []string, idle time.Duration, f func(mgmt string)) sample {
-	cmd := exec.Command(bin, "start", "--data-dir", dir, "--management-port", "0", "--blob-port", "0", "--queue-port", "0", "--functions-port", "0", "--eventgrid-port", "0", "--log-level", "warn")
+	cmd := exec.Command(bin, "start", "--data-dir", dir, "--management-port", "0", "--blob-port", "0", "--queue-port", "0", "--functions-port", "0", "--eventgrid-port", "0", "--cosmos-port", "0", "--log-level", "warn")
 	cmd.Env = env
 	out, err := cmd.StdoutPipe()
 	check(err)

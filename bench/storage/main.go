@@ -128,7 +128,7 @@ func startLapis(tmp string) *target {
 	check(build.Run())
 	bp, qp := freePort(), freePort()
 	cmd := exec.Command(bin, "start", "--data-dir", filepath.Join(tmp, "lapis-data"), "--management-port", "0",
-		"--blob-port", strconv.Itoa(bp), "--queue-port", strconv.Itoa(qp), "--functions-port", "0", "--eventgrid-port", "0", "--log-level", "warn")
+		"--blob-port", strconv.Itoa(bp), "--queue-port", strconv.Itoa(qp), "--functions-port", "0", "--eventgrid-port", "0", "--cosmos-port", "0", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+tmp)
 	out, err := cmd.StdoutPipe()
 	check(err)

@@ -66,7 +66,7 @@ func startLapis(t *testing.T, dataDir string, env ...string) *server {
 }
 
 func tryStart(t *testing.T, dataDir string, env ...string) (*server, error) {
-	cmd := exec.Command(lapisBin, "start", "--data-dir", dataDir, "--management-port", "0", "--blob-port", "0", "--queue-port", "0", "--functions-port", "0", "--eventgrid-port", "0")
+	cmd := exec.Command(lapisBin, "start", "--data-dir", dataDir, "--management-port", "0", "--blob-port", "0", "--queue-port", "0", "--functions-port", "0", "--eventgrid-port", "0", "--cosmos-port", "0")
 	cmd.Env = append(os.Environ(), append([]string{"XDG_CONFIG_HOME=" + t.TempDir()}, env...)...)
 	s := &server{cmd: cmd, dataDir: dataDir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()

@@ -79,6 +79,7 @@ can also be set as LAPIS_<FLAG>, for example LAPIS_SYNC=always.`,
 	f.IntVar(&cfg.Ports.Queue, "queue-port", d.Ports.Queue, "Queue service port")
 	f.IntVar(&cfg.Ports.Functions, "functions-port", d.Ports.Functions, "function apps' HTTP front door ({app}.localhost:<port>)")
 	f.IntVar(&cfg.Ports.EventGrid, "eventgrid-port", d.Ports.EventGrid, "Event Grid topics' publish endpoints ({topic}.localhost:<port>/api/events); negative turns it off")
+	f.IntVar(&cfg.Ports.Cosmos, "cosmos-port", d.Ports.Cosmos, "Cosmos DB (NoSQL API) data plane ({account}.localhost:<port>; plain localhost is the emulator account); negative turns it off")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long in-flight work may take to drain on stop")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")

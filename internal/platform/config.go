@@ -24,6 +24,7 @@ const (
 	DefaultQueuePort      = 10001
 	DefaultFunctionsPort  = 7071
 	DefaultEventGridPort  = 7072
+	DefaultCosmosPort     = 8081
 )
 
 // Config is everything `lapis start` takes. Every default is in Defaults.
@@ -54,6 +55,7 @@ type Ports struct {
 	Queue      int
 	Functions  int
 	EventGrid  int
+	Cosmos     int
 }
 
 // Defaults returns the default configuration.
@@ -63,7 +65,7 @@ func Defaults() Config {
 		Listen:          "127.0.0.1",
 		Sync:            substrate.SyncInterval,
 		SyncInterval:    time.Second,
-		Ports:           Ports{Management: DefaultManagementPort, Blob: DefaultBlobPort, Queue: DefaultQueuePort, Functions: DefaultFunctionsPort, EventGrid: DefaultEventGridPort},
+		Ports:           Ports{Management: DefaultManagementPort, Blob: DefaultBlobPort, Queue: DefaultQueuePort, Functions: DefaultFunctionsPort, EventGrid: DefaultEventGridPort, Cosmos: DefaultCosmosPort},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }

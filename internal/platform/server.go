@@ -119,7 +119,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	env := service.Env{Substrate: s.sub, Manager: s.mgr, Accounts: &account.Directory{Store: s.mgr.Store()},
 		Host: publicHost(cfg.Listen), Ports: service.Ports{Blob: s.cfg.Ports.Blob, Queue: s.cfg.Ports.Queue, Functions: s.cfg.Ports.Functions,
-			EventGrid: s.cfg.Ports.EventGrid},
+			EventGrid: s.cfg.Ports.EventGrid, Cosmos: s.cfg.Ports.Cosmos},
 		Logger: s.log, Clock: time.Now, DataDir: cfg.DataDir, Node: node, Metrics: s.metrics.reg,
 		Peer: s.peer}
 	for i, spec := range services {

@@ -57,4 +57,5 @@ type Ports struct {
 	Queue     int
 	Functions int
 	EventGrid int
+	Cosmos    int
 }

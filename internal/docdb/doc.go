@@ -26,6 +26,25 @@
 // Transactional batches are written with JetStream's atomic batch publish,
 // each write conditional on the document being as the batch read it.
 //
+// # Queries and views
+//
+// Queries do not read the bucket: each node keeps, per container it has
+// queried, a view (view.go) of the container's documents in memory, each
+// with its stored bytes (sent back as they are) and their decoding (what
+// the query engine reads), in stream order, with an index by partition
+// key so that a single-partition query reads only its partition. The
+// first query of a container builds the view by reading its bucket
+// stream; every query first asks the stream for its last sequence and
+// applies the messages after the view's last applied one (writes,
+// deletes, purges), so that a query sees every write acknowledged before
+// it began, whichever node made it. Expired documents are skipped at
+// read time, as by reads. Readers take a point-in-time snapshot without
+// waiting for a catch-up in progress. The sweeper drops the views no
+// query used for five minutes, and Stop drops them all. A view costs
+// about 1.7 KB of heap per document for a 110-byte order with ten
+// properties (BenchmarkViewMemory): mostly the decoded map, then the
+// stored bytes and the indexes.
+//
 // # What is served
 //
 // Databases, containers (partition keys with one path or hierarchical,

@@ -108,21 +108,24 @@ func matchCondition(cond string, doc []byte) (bool, error) {
 }
 
 // docSource yields a container's live documents (of one partition when pk
-// is set), decoded for the query engine, and remembers each one's stored
-// bytes so that a result that is a whole document is sent as stored (its
-// properties in their order, its numbers as written).
+// is set), decoded for the query engine, from the container's view (see
+// view.go), and remembers each one's stored bytes so that a result that is
+// a whole document is sent as stored (its properties in their order, its
+// numbers as written).
 type docSource struct {
 	s   *Service
 	ctx context.Context
 	c   *coll
 	pk  PartitionKey
 	err error
-	// raw maps a decoded document to its bytes. An entry holds the map, so
-	// that no other value can have its address while the entry exists.
-	raw map[uintptr]rawDoc
-	// keep keeps every document's entry until the end of the query, for
-	// queries that emit results only after reading everything (ORDER BY);
-	// otherwise an entry goes once the engine has handled its document.
+	// cur is the document the engine is handling: a streaming query emits
+	// its results while handling their document.
+	cur rawDoc
+	// raw maps a decoded document to its bytes, for queries that emit
+	// results only after reading everything (ORDER BY; keep set) and for
+	// queryValues. An entry holds the map, so that no other value can have
+	// its address while the entry exists.
+	raw  map[uintptr]rawDoc
 	keep bool
 }
 
@@ -131,41 +134,56 @@ type rawDoc struct {
 	b []byte
 }
 
-func (d *docSource) remember(m map[string]any, raw []byte) uintptr {
-	p := reflect.ValueOf(m).Pointer()
+func (d *docSource) remember(m map[string]any, raw []byte) {
+	if !d.keep {
+		d.cur = rawDoc{m, raw}
+		return
+	}
 	if d.raw == nil {
 		d.raw = map[uintptr]rawDoc{}
 	}
-	d.raw[p] = rawDoc{m, raw}
-	return p
+	d.raw[reflect.ValueOf(m).Pointer()] = rawDoc{m, raw}
 }
+
+// ctxEvery is how many documents a query reads between looks at its
+// context.
+const ctxEvery = 1024
 
 func (d *docSource) seq() iter.Seq[map[string]any] {
 	return func(yield func(map[string]any) bool) {
-		filter := ""
-		if len(d.pk) == len(d.c.c.PartitionKey.Paths) {
-			filter = partitionFilter(d.pk)
+		v, at, err := d.s.view(d.ctx, d.c)
+		if err != nil {
+			if d.err == nil {
+				d.err = err
+			}
+			return
+		}
+		full := len(d.pk) == len(d.c.c.PartitionKey.Paths)
+		ptok := ""
+		if d.pk != nil && full {
+			ptok = d.pk.token()
 		}
 		now := d.s.now()
-		err := d.s.scan(d.ctx, d.c, filter, func(_ string, _ uint64, raw []byte) bool {
-			var m map[string]any
-			if err := json.Unmarshal(raw, &m); err != nil || d.c.c.expiredDoc(m, now) {
-				return true
+		n := 0
+		for doc := range v.docs(at, ptok) {
+			if n++; n%ctxEvery == 0 && d.ctx.Err() != nil {
+				if d.err == nil {
+					d.err = d.ctx.Err()
+				}
+				return
 			}
-			if d.pk != nil && filter == "" {
-				if k, ok := pkOfDecoded(&d.c.c.PartitionKey, m); !ok || !k.hasPrefix(d.pk) {
-					return true
+			if d.c.c.expiredDoc(doc.m, now) {
+				continue
+			}
+			if d.pk != nil && !full {
+				if k, ok := pkOfDecoded(&d.c.c.PartitionKey, doc.m); !ok || !k.hasPrefix(d.pk) {
+					continue
 				}
 			}
-			p := d.remember(m, raw)
-			more := yield(m)
-			if !d.keep {
-				delete(d.raw, p)
+			d.remember(doc.m, doc.raw)
+			if !yield(doc.m) {
+				return
 			}
-			return more
-		})
-		if err != nil && d.err == nil {
-			d.err = err
 		}
 	}
 }
@@ -174,7 +192,11 @@ func (d *docSource) seq() iter.Seq[map[string]any] {
 // JSON.
 func (d *docSource) encode(v any) (json.RawMessage, error) {
 	if m, ok := v.(map[string]any); ok {
-		if e, ok := d.raw[reflect.ValueOf(m).Pointer()]; ok && reflect.ValueOf(e.m).Pointer() == reflect.ValueOf(m).Pointer() {
+		p := reflect.ValueOf(m).Pointer()
+		if d.cur.m != nil && reflect.ValueOf(d.cur.m).Pointer() == p {
+			return d.cur.b, nil
+		}
+		if e, ok := d.raw[p]; ok && reflect.ValueOf(e.m).Pointer() == p {
 			return e.b, nil
 		}
 	}

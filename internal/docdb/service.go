@@ -42,6 +42,9 @@ type Service struct {
 	locksMu sync.Mutex
 	locks   map[string]*partitionLock
 
+	// views are the in-memory views of documents queries read (view.go).
+	views views
+
 	stop     chan struct{} // closed by Stop
 	done     chan struct{} // closed when the sweeper has returned
 	bg       context.Context
@@ -120,8 +123,8 @@ func (s *Service) Ready(ctx context.Context) error {
 	return s.env.Substrate.Check(ctx)
 }
 
-// Stop implements service.Service: it stops the sweeper. The platform has
-// drained the requests before.
+// Stop implements service.Service: it stops the sweeper and releases the
+// query views. The platform has drained the requests before.
 func (s *Service) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	if s.stop == nil {
@@ -133,6 +136,7 @@ func (s *Service) Stop(ctx context.Context) error {
 		close(s.stop)
 	}
 	s.bgCancel()
+	defer s.releaseViews()
 	select {
 	case <-s.done:
 		return nil
@@ -359,6 +363,7 @@ func (s *Service) deleteContainer(ctx context.Context, acct, db, id string) erro
 	if err := s.st.deleteKey(ctx, collKey(acct, db, id)); err != nil {
 		return err
 	}
+	s.dropView(sc.Bucket)
 	if err := s.st.deleteBucket(ctx, sc.Bucket); err != nil {
 		return fmt.Errorf("docdb: delete the documents of container %s: %w", id, err)
 	}

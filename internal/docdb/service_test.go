@@ -14,7 +14,10 @@ import (
 
 // bare starts the service on a substrate of its own, without a resource
 // manager: the Go API alone.
-func bare(t *testing.T) *Service {
+func bare(t *testing.T) *Service { return bareTB(t) }
+
+// bareTB is bare for tests and benchmarks.
+func bareTB(t testing.TB) *Service {
 	t.Helper()
 	ctx := context.Background()
 	sub, err := substrate.Open(ctx, substrate.Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
@@ -22,6 +25,13 @@ func bare(t *testing.T) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
+	return onSubstrate(t, sub)
+}
+
+// onSubstrate starts a service (a node) on a substrate.
+func onSubstrate(t testing.TB, sub *substrate.Substrate) *Service {
+	t.Helper()
+	ctx := context.Background()
 	s, err := New(service.Env{Substrate: sub, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

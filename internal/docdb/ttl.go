@@ -16,7 +16,8 @@ const sweepEvery = 10 * time.Second
 // documents leave in their buckets.
 const purgeEvery = time.Hour
 
-// sweeper deletes expired documents until Stop.
+// sweeper deletes expired documents, and drops the query views no query
+// used for a while, until Stop.
 func (s *Service) sweeper() {
 	defer close(s.done)
 	t := time.NewTicker(sweepEvery)
@@ -27,6 +28,9 @@ func (s *Service) sweeper() {
 		case <-s.stop:
 			return
 		case <-t.C:
+		}
+		if n := s.evictViews(time.Now()); n > 0 {
+			s.log.Debug("docdb: dropped idle query views", "count", n)
 		}
 		purge := time.Since(lastPurge) >= purgeEvery
 		if purge {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
+	"github.com/lapisdev/lapis/internal/functions/docclient"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/substrate"
 )
@@ -91,6 +92,8 @@ type Env struct {
 	Substrate *substrate.Substrate
 	// Storage reaches Blob and Queue storage for a connection.
 	Storage storageclient.Provider
+	// Documents reaches the document store (Cosmos DB) for a connection; nil without the platform.
+	Documents docclient.Provider
 	// Clock is the time source for schedules and expressions (default time.Now).
 	Clock func() time.Time
 	// Alarm, when set, returns a channel that receives once Clock reads t or later; a test clock fires it when

@@ -19,8 +19,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/lapisdev/lapis/internal/docdb"
+	docaccount "github.com/lapisdev/lapis/internal/docdb/account"
+	"github.com/lapisdev/lapis/internal/functions/docclient"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/platform"
 	"github.com/lapisdev/lapis/internal/storage/account"
@@ -40,27 +44,42 @@ type Platform struct {
 	// Functions is the base URL of the functions front door ("" when it is off); an app is addressed by the
 	// host name {app}.localhost.
 	Functions string
+	// CosmosHost is the host:port of the document store, and CosmosConn the connection string of its emulator
+	// account (AccountEndpoint=http://localhost:{port}/;AccountKey={the emulator key};).
+	CosmosHost, CosmosConn string
+
+	stop func()
 }
 
 // Start runs a platform in a temporary data directory, its functions front door off, until the test ends. Its
 // log goes to stderr at warning level with -v.
 func Start(t testing.TB) *Platform {
 	t.Helper()
-	return start(t, platform.Ports{Functions: -1})
+	return start(t, t.TempDir(), platform.Ports{Functions: -1})
 }
+
+// StartAt is Start in the data directory dir, for tests that stop a platform (Stop) and start another on the
+// same state.
+func StartAt(t testing.TB, dir string) *Platform {
+	t.Helper()
+	return start(t, dir, platform.Ports{Functions: -1})
+}
+
+// Stop stops the platform and waits until it has; the test's end does it otherwise.
+func (p *Platform) Stop() { p.stop() }
 
 // StartWithFunctions is Start with the functions service's front door on a free port, for tests that deploy
 // apps through the management API and call them by URL.
 func StartWithFunctions(t testing.TB) *Platform {
 	t.Helper()
-	return start(t, platform.Ports{})
+	return start(t, t.TempDir(), platform.Ports{})
 }
 
-func start(t testing.TB, ports platform.Ports) *Platform {
+func start(t testing.TB, dir string, ports platform.Ports) *Platform {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // keep the CLI pointer out of the user's config
 	cfg := platform.Defaults()
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = dir
 	cfg.Ports = ports
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
@@ -72,7 +91,8 @@ func start(t testing.TB, ports platform.Ports) *Platform {
 		cancel()
 		t.Fatalf("start: %v", err)
 	}
-	t.Cleanup(func() { cancel(); srv.Wait() })
+	stop := sync.OnceFunc(func() { cancel(); srv.Wait() })
+	t.Cleanup(stop)
 	token, err := platform.ReadAdminKey(cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +101,10 @@ func start(t testing.TB, ports platform.Ports) *Platform {
 	ep := info.Endpoints
 	bu, _ := url.Parse(ep["blob"])
 	qu, _ := url.Parse(ep["queue"])
+	cu, _ := url.Parse(ep[docdb.ServiceName])
 	return &Platform{Server: srv, BlobHost: bu.Host, QueueHost: qu.Host, Management: info.Management, Token: token,
-		Functions: ep["functions"],
+		Functions: ep["functions"], CosmosHost: cu.Host, stop: stop,
+		CosmosConn: fmt.Sprintf("AccountEndpoint=http://localhost:%s/;AccountKey=%s;", cu.Port(), docaccount.EmulatorKey),
 		Conn: fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s;",
 			account.DevAccount, account.DevKey, ep["blob"], account.DevAccount, ep["queue"], account.DevAccount)}
 }
@@ -219,6 +241,55 @@ func (p *Platform) InProcess(t testing.TB) *storageclient.InProcess {
 		t.Fatal(err)
 	}
 	return prov
+}
+
+// Documents is the document store provider the platform gives its hosts: accounts on its document store served in
+// process.
+func (p *Platform) Documents(t testing.TB) *docclient.InProcess {
+	t.Helper()
+	svc := p.Server.Service(docdb.ServiceName).(*docdb.Service)
+	prov, err := docclient.NewInProcess(docclient.InProcessOptions{
+		Service: func() *docdb.Service { return svc }, Keys: &docaccount.Directory{Store: p.Server.Manager().Store()},
+		Endpoint: p.CosmosHost,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prov
+}
+
+// Logs collects the log lines of a test's hosts and bindings, and shows them when the test fails.
+type Logs struct {
+	// Logger writes to the Logs, at every level.
+	Logger *slog.Logger
+
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// NewLogs returns Logs that t shows if it fails.
+func NewLogs(t testing.TB) *Logs {
+	l := &Logs{}
+	l.Logger = slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", l.String())
+		}
+	})
+	return l
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns the lines so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // MainWithWorker builds the Go package pkg (a test worker, e.g. "./testdata/handler") into a temporary

@@ -24,6 +24,7 @@ import (
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
+	"github.com/lapisdev/lapis/internal/functions/docclient"
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/metering"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
@@ -149,6 +150,11 @@ func (rt *Runtime) Start(ctx context.Context) (http.Handler, error) {
 	}
 	if rt.bindingEnv.Storage, err = storageclient.FromServiceEnv(rt.env, storageclient.RESTOptions{
 		Development: connstr.Dev{Host: devHost, BlobPort: rt.env.Ports.Blob, QueuePort: rt.env.Ports.Queue}}); err != nil {
+		return nil, err
+	}
+	// The document store (which starts after this service) is looked up when a binding opens an account; the
+	// emulator's connection string (localhost:8081) means this platform's emulator account, whatever its port.
+	if rt.bindingEnv.Documents, err = docclient.FromServiceEnv(rt.env, true); err != nil {
 		return nil, err
 	}
 	armStore := rt.env.Manager.Store()

@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/lapisdev/lapis/internal/functions/binding/blobbinding"      // blobTrigger, blob
+	_ "github.com/lapisdev/lapis/internal/functions/binding/cosmosbinding"    // cosmosDBTrigger, cosmosDB
 	_ "github.com/lapisdev/lapis/internal/functions/binding/eventgridbinding" // eventGridTrigger, eventGrid
 	_ "github.com/lapisdev/lapis/internal/functions/binding/httpbinding"      // httpTrigger, http
 	_ "github.com/lapisdev/lapis/internal/functions/binding/queuebinding"

@@ -2,7 +2,6 @@ package timerbinding_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	"github.com/lapisdev/lapis/internal/functions/binding/timerbinding"
+	"github.com/lapisdev/lapis/internal/functions/functest"
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/retry"
 	"github.com/lapisdev/lapis/internal/functions/schedule/schedtest"
@@ -69,32 +69,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logs collects log lines and shows them when the test fails.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func newLogs(t *testing.T) (*logs, *slog.Logger) {
-	l := &logs{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", l.String())
-		}
-	})
-	return l, slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// newLogs collects log lines and shows them when the test fails.
+func newLogs(t *testing.T) (*functest.Logs, *slog.Logger) {
+	l := functest.NewLogs(t)
+	return l, l.Logger
 }
 
 // openSubstrate opens an embedded substrate in a temporary directory, closed when the test ends (after the

@@ -1,0 +1,8 @@
+package cosmosbinding
+
+import "github.com/lapisdev/lapis/internal/functions/binding"
+
+func init() {
+	binding.Register(Trigger{})
+	binding.Register(Binding{})
+}

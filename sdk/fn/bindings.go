@@ -57,10 +57,12 @@ func setProp(b *Binding, p Prop) error {
 	return nil
 }
 
-// Connection names the app setting that holds the storage connection of a
-// trigger or binding: its function.json "connection". The setting holds a
-// connection string (or "UseDevelopmentStorage=true"); without Connection
-// the host uses "AzureWebJobsStorage", as Azure does.
+// Connection names the app setting that holds the connection of a trigger
+// or binding: its function.json "connection". For Storage (queues, blobs)
+// the setting holds a storage connection string (or
+// "UseDevelopmentStorage=true"), and without Connection the host uses
+// "AzureWebJobsStorage", as Azure does; for Cosmos DB it holds
+// "AccountEndpoint=...;AccountKey=...;", and the default is "CosmosDB".
 //
 //	app.Queue("process_order", "orders", handler, fn.Connection("AzureWebJobsStorage"))
 //	fn.QueueOutput("out", "processed-orders", fn.Connection("OtherStorage"))
@@ -279,6 +281,12 @@ func (c *Context) PublishEvent(name string, event any) { c.appendOutput(name, "e
 // messages, events); noun names the items in errors.
 func (c *Context) appendOutput(name, noun string, item any) {
 	m, err := encodeItem(noun, item)
+	c.appendEncoded(name, noun, m, err)
+}
+
+// appendEncoded adds one encoded item (or the error encoding it) to an
+// output that takes several.
+func (c *Context) appendEncoded(name, noun string, m json.RawMessage, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sealed {

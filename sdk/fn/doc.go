@@ -5,8 +5,7 @@
 //
 // # An app
 //
-// The seed's function_app.py translates line for line (its Cosmos DB
-// output is a queue output here):
+// The seed's function_app.py translates line for line:
 //
 //	package main
 //
@@ -44,21 +43,23 @@
 //				return err
 //			}
 //			order["status"] = "processed"
-//			ctx.PutQueueMessage("outputDoc", order)
+//			ctx.PutDocument("outputDoc", order)
 //			return nil
-//		}, fn.Connection("AzureWebJobsStorage"), fn.QueueOutput("outputDoc", "processed-orders"))
+//		}, fn.Connection("AzureWebJobsStorage"),
+//			fn.CosmosDBOutput("outputDoc", "myappdb", "processed-orders", fn.Connection("CosmosDBConnection")))
 //
 //		app.Run()
 //	}
 //
 // [App.HTTP] registers an HTTP function with a typed request and response;
 // [App.HTTPHandler] registers a standard [net/http.Handler] instead.
-// [App.Timer], [App.Queue], [App.Blob] and [App.EventGrid] register timer,
-// Storage Queue, blob and Event Grid functions whose handlers receive a
-// [TimerInfo], [QueueMessage], [BlobInfo] or [EventGridEvent].
+// [App.Timer], [App.Queue], [App.Blob], [App.EventGrid] and [App.CosmosDB]
+// register timer, Storage Queue, blob, Event Grid and Cosmos DB (change
+// feed) functions whose handlers receive a [TimerInfo], [QueueMessage],
+// [BlobInfo], [EventGridEvent] or [Documents].
 // [App.Function] registers a function with any trigger
-// ("serviceBusTrigger", "eventHubTrigger", "cosmosDBTrigger", ...) whose
-// handler receives the raw [Invocation]. The
+// ("serviceBusTrigger", "eventHubTrigger", ...) whose handler receives the
+// raw [Invocation]. The
 // typed methods are thin wrappers over the same machinery: each builds the
 // trigger binding and converts the raw Data and Metadata into its type.
 //
@@ -67,8 +68,9 @@
 // Every function has one trigger and any number of input and output
 // bindings, in function.json's shape (type, direction, name, properties).
 // Options declare them: [QueueOutput], [BlobOutput] and [BlobInput] for
-// Storage, [EventGridOutput] for an Event Grid topic, and [Input] and
-// [Output] for any type (such as a "cosmosDB" output). [Prop] values set properties, on the trigger when passed to a
+// Storage, [EventGridOutput] for an Event Grid topic, [CosmosDBOutput] and
+// [CosmosDBInput] for Cosmos DB documents, and [Input] and [Output] for any
+// type. [Prop] values set properties, on the trigger when passed to a
 // registration method ([Connection], [DataType]) or on a binding when passed
 // to its constructor:
 //
@@ -84,10 +86,12 @@
 // "{rand-guid}", "{DateTime}", "{sys.UtcNow}" and "%AppSetting%".
 //
 // A function reads inputs with [Context.BlobInput] (blob content) or
-// [Context.Input] (any value, decoded as JSON), and sets outputs with
+// [Context.Input] (any value, decoded as JSON: a Cosmos DB document, null
+// when there is none, or a query's results), and sets outputs with
 // [Context.SetBlob], [Context.PutQueueMessage] (once per message; several
 // messages go out as a JSON array), [Context.PublishEvent] (once per event,
-// likewise) or [Context.SetOutput] (any value, encoded as JSON). The returned value of a generic [Handler] goes to the
+// likewise), [Context.PutDocument] (once per document, likewise) or
+// [Context.SetOutput] (any value, encoded as JSON). The returned value of a generic [Handler] goes to the
 // "$return" output; typed handlers set "$return" with SetOutput if they
 // declare one. An HTTP function's response is its "http" output, named
 // "res" (or "$return" with [ResponseName]).
@@ -130,6 +134,10 @@
 //     Event Grid schema or the CloudEvents schema (a JSON string holding it
 //     is read too); Metadata holds "data", the event's data. The host calls
 //     the function once per event of a delivery.
+//   - Cosmos DB: Data["documents"] is the batch of changed documents, a
+//     JSON array (a JSON string holding one is read too), each document
+//     with its system properties (_rid, _self, _etag, _ts) and _lsn, the
+//     change's position in the feed; there is no trigger metadata.
 //   - Times may be ISO 8601 with an offset, ISO 8601 without one (read as
 //     UTC, as a .NET DateTime of unspecified kind), or RFC 1123; they are
 //     returned in UTC. A value serialized twice (an object inside a JSON
@@ -142,6 +150,9 @@
 //     message is its text, a struct its JSON. [Context.PublishEvent] sends
 //     events the same way; an [EventGridEvent] is written in its schema,
 //     without the id and time it leaves empty, which the host fills in.
+//     [Context.PutDocument] sends one document as the output's value and
+//     several as a JSON array; the host upserts each, giving one without
+//     an "id" a new one.
 //
 // A payload the trigger cannot read fails the invocation with status 400
 // and code "BadPayload"; the function is not called.

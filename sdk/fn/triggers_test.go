@@ -15,7 +15,7 @@ import (
 )
 
 // seedTypedApp is the seed's function_app.py on the typed trigger API, with
-// the queue output standing in for Cosmos DB.
+// a change-feed function on the container process_order writes.
 func seedTypedApp() *App {
 	app := NewApp()
 	app.HTTP("hello", Route("hello"), AuthLevel(Anonymous), func(ctx *Context, req *HTTPRequest) (*HTTPResponse, error) {
@@ -29,8 +29,11 @@ func seedTypedApp() *App {
 		BlobInput("original", "images/{name}", Connection("OtherStorage")))
 	app.Queue("process_order", "orders", func(ctx *Context, m QueueMessage) error { return nil },
 		Connection("AzureWebJobsStorage"),
+		CosmosDBOutput("outputDoc", "myappdb", "processed-orders", Connection("CosmosDBConnection"), CreateIfNotExists(), PartitionKey("/id")),
 		QueueOutput("out", "processed-orders"),
 		BlobOutput("archive", "processed/{orderId}.json", DataType("")))
+	app.CosmosDB("on_processed_order", "myappdb", "processed-orders", func(ctx *Context, docs Documents) error { return nil },
+		Connection("CosmosDBConnection"), CreateLeaseContainerIfNotExists())
 	return app
 }
 
@@ -61,8 +64,14 @@ func TestDescribeTypedTriggers(t *testing.T) {
 		},
 		"process_order": {
 			{"type": "queueTrigger", "direction": "in", "name": "msg", "queueName": "orders", "connection": "AzureWebJobsStorage"},
+			{"type": "cosmosDB", "direction": "out", "name": "outputDoc", "databaseName": "myappdb", "containerName": "processed-orders",
+				"connection": "CosmosDBConnection", "createIfNotExists": true, "partitionKey": "/id"},
 			{"type": "queue", "direction": "out", "name": "out", "queueName": "processed-orders"},
 			{"type": "blob", "direction": "out", "name": "archive", "path": "processed/{orderId}.json"},
+		},
+		"on_processed_order": {
+			{"type": "cosmosDBTrigger", "direction": "in", "name": "documents", "databaseName": "myappdb", "containerName": "processed-orders",
+				"connection": "CosmosDBConnection", "createLeaseContainerIfNotExists": true},
 		},
 	}
 	var d struct {
@@ -310,8 +319,7 @@ func TestPutQueueMessage(t *testing.T) {
 		}
 		return nil
 	}, QueueOutput("out", "out-queue"))
-	w := startWorker(t, app)
-	for _, tc := range []struct{ msg, out, fail string }{
+	checkOutputs(t, startWorker(t, app), "q", []outputCase{
 		{"one", `{"n":1}`, ""},
 		{"array", `[[1,2]]`, ""},
 		{"bytes", `["text","/wA=",{"raw":true}]`, ""},
@@ -322,8 +330,18 @@ func TestPutQueueMessage(t *testing.T) {
 		{"nil", "", "message 1: the message is nil"},
 		{"undeclared", "", `output "outt" is not declared`},
 		{"concurrent", `[` + strings.Repeat(`"m",`, 49) + `"m"]`, ""},
-	} {
-		a := w.post("q", `{"Data":{"msg":"`+tc.msg+`"}}`)
+	})
+}
+
+// outputCase is a run of a queue function that sets its output "out": the message text that says what to set,
+// and the output's value, or the failure, expected.
+type outputCase struct{ msg, out, fail string }
+
+// checkOutputs runs the queue function fn once for each case.
+func checkOutputs(t *testing.T, w *worker, fn string, cases []outputCase) {
+	t.Helper()
+	for _, tc := range cases {
+		a := w.post(fn, `{"Data":{"msg":"`+tc.msg+`"}}`)
 		if tc.fail != "" {
 			if a.Status != 500 || !strings.Contains(a.Error.Message, tc.fail) {
 				t.Errorf("%s: %d %s; want failure %q", tc.msg, a.Status, a.raw, tc.fail)
@@ -614,7 +632,7 @@ func TestPayloadHelpers(t *testing.T) {
 // through its JSON.
 func FuzzTriggerPayloads(f *testing.F) {
 	for _, s := range []string{
-		queuePayload, blobPayload,
+		queuePayload, blobPayload, cosmosPayload, `{"Data":{"documents":"[{\"id\":1},null]"}}`,
 		`{"Data":{"t":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":{"Last":"2026-01-01T10:00:00+00:00"},"IsPastDue":true}}}`,
 		`{"Data":{"t":"{\"IsPastDue\":true}","msg":{"a":1},"blob":null},"Metadata":{"BlobTrigger":"images/a.b","Properties":"{}"}}`,
 		`{"Data":{"msg":"AAEC"},"Metadata":{"DequeueCount":"2","InsertionTime":"Thu, 01 Jan 2026 00:00:00 GMT","name":{"x":1}}}`,
@@ -651,6 +669,11 @@ func FuzzTriggerPayloads(f *testing.F) {
 				if back.ID != ev.ID || back.Topic != ev.Topic || back.EventType != ev.EventType || !back.EventTime.Equal(ev.EventTime) {
 					t.Fatalf("round trip of %+v gave %+v", ev, back)
 				}
+			}
+		}
+		if docs, err := decodeDocuments(inv, &Binding{Name: "documents"}); err == nil {
+			if err := docs.Decode(new([]any)); err != nil {
+				t.Fatalf("documents %s do not decode: %v", docs, err)
 			}
 		}
 		trigger = &Binding{Name: "blob", Props: map[string]any{"path": pattern, "dataType": dataType}}

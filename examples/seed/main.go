@@ -1,12 +1,13 @@
 // Command seed is the seed's function_app.py in Go, on the Lapis Go SDK:
 //
-//	hello          HTTP      GET/POST /api/hello?name=...
-//	cleanup_job    timer     every 5 minutes ("0 */5 * * * *")
-//	process_image  blob      images/{name}, writes thumbnails/{name}.txt
-//	process_order  queue     orders, writes the processed order to the processed-orders queue
+//	hello               HTTP       GET/POST /api/hello?name=...
+//	cleanup_job         timer      every 5 minutes ("0 */5 * * * *")
+//	process_image       blob       images/{name}, writes thumbnails/{name}.txt
+//	process_order       queue      orders, writes the processed order to Cosmos DB (myappdb/processed-orders)
+//	on_processed_order  Cosmos DB  the change feed of myappdb/processed-orders: logs each processed order and
+//	                               puts an audit message on the order-audit queue
 //
-// The seed's process_order writes to Cosmos DB; until Lapis has a document
-// store its output is a queue (see README.md). Run it with:
+// Run it with:
 //
 //	lapis func start --dir examples/seed
 package main
@@ -34,10 +35,16 @@ func main() {
 		fn.Connection("AzureWebJobsStorage"),
 		fn.BlobOutput("info", "thumbnails/{name}.txt", fn.DataType("string")))
 
-	// Queue trigger with an output binding
+	// Queue trigger with a Cosmos DB output binding
 	app.Queue("process_order", "orders", processOrder,
 		fn.Connection("AzureWebJobsStorage"),
-		fn.QueueOutput("outputDoc", "processed-orders"))
+		fn.CosmosDBOutput("outputDoc", "myappdb", "processed-orders",
+			fn.Connection("CosmosDBConnection"), fn.CreateIfNotExists(), fn.PartitionKey("/id")))
+
+	// Cosmos DB trigger: react to processed orders (the change feed of the container process_order writes)
+	app.CosmosDB("on_processed_order", "myappdb", "processed-orders", onProcessedOrder,
+		fn.Connection("CosmosDBConnection"), fn.LeaseContainer("leases"), fn.CreateLeaseContainerIfNotExists(),
+		fn.QueueOutput("audit", "order-audit", fn.Connection("AzureWebJobsStorage")))
 
 	app.Run()
 }
@@ -75,8 +82,11 @@ func processImage(ctx *fn.Context, blob fn.BlobInfo) error {
 }
 
 // processOrder reads the order from the message, marks it processed and
-// writes it to the processed-orders queue. A message that is not a JSON
-// object fails; after 5 attempts the host moves it to orders-poison.
+// writes it to the processed-orders container of the Cosmos DB database
+// myappdb. The document's id is the order's id (so that a message run twice
+// upserts one document); an order without one gets an id from the host. A
+// message that is not a JSON object fails; after 5 attempts the host moves
+// it to orders-poison.
 func processOrder(ctx *fn.Context, msg fn.QueueMessage) error {
 	var order map[string]any
 	if err := msg.JSON(&order); err != nil {
@@ -87,6 +97,28 @@ func processOrder(ctx *fn.Context, msg fn.QueueMessage) error {
 	}
 	ctx.Log.Info("processing order", "orderId", order["orderId"], "attempt", msg.DequeueCount)
 	order["status"] = "processed"
-	ctx.PutQueueMessage("outputDoc", order)
+	if id, ok := order["orderId"].(string); ok && order["id"] == nil {
+		order["id"] = id
+	}
+	ctx.PutDocument("outputDoc", order)
+	return nil
+}
+
+// onProcessedOrder runs for each batch of changes to processed-orders: it
+// logs every processed order and puts an audit message for it on the
+// order-audit queue.
+func onProcessedOrder(ctx *fn.Context, docs fn.Documents) error {
+	var orders []struct {
+		ID      string `json:"id"`
+		OrderID any    `json:"orderId"`
+		Status  string `json:"status"`
+	}
+	if err := docs.Decode(&orders); err != nil {
+		return err
+	}
+	for _, o := range orders {
+		ctx.Logf("order %v is %s (document %s)", o.OrderID, o.Status, o.ID)
+		ctx.PutQueueMessage("audit", map[string]any{"orderId": o.OrderID, "status": o.Status, "document": o.ID})
+	}
 	return nil
 }

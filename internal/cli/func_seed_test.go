@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,27 +14,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
+
+	docaccount "github.com/lapisdev/lapis/internal/docdb/account"
 	"github.com/lapisdev/lapis/internal/functions/functest"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/storage/account"
 )
 
-// TestSeedExample runs examples/seed with lapis func start and its embedded platform, and drives its storage
-// triggers as the seed describes: an upload to images/ makes thumbnails/{name}.txt, and an order put on the
-// orders queue comes out processed on processed-orders.
+// TestSeedExample runs examples/seed with lapis func start and its embedded platform, and drives its triggers
+// as the seed describes: an upload to images/ makes thumbnails/{name}.txt, an order put on the orders queue
+// becomes a processed document in the Cosmos DB container myappdb/processed-orders, and that container's change
+// feed fires on_processed_order once for it.
 func TestSeedExample(t *testing.T) {
 	offline(t)
 	dir := copySeed(t)
 	base, out := startApp(t, dir)
-	m := regexp.MustCompile(`blob (http://\S+), queue (http://\S+)`).FindStringSubmatch(out.String())
+	m := regexp.MustCompile(`blob (http://\S+), queue (http://\S+), cosmos (http://\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no embedded platform endpoints in:\n%s", out)
 	}
-	driveSeed(t, base, out, m[1], m[2])
+	acct := driveSeed(t, base, out, m[1], m[2])
+	checkOrder(t, out, acct, m[3])
 }
 
 // TestSeedExampleWithRunningPlatform runs the seed under func start beside a Lapis that is already running:
-// storage goes over REST to it, and the triggers keep their state in a substrate of the app's own.
+// storage goes over REST to it, and the triggers keep their state in a substrate of the app's own. The Cosmos DB
+// bindings reach a document store only in process, so process_order and on_processed_order are not driven here.
 func TestSeedExampleWithRunningPlatform(t *testing.T) {
 	offline(t)
 	p := functest.Start(t)
@@ -77,9 +87,9 @@ func copySeed(t *testing.T) string {
 	return dir
 }
 
-// driveSeed checks the seed's functions as the seed describes them: hello answers, an upload to images/ makes
-// thumbnails/{name}.txt with the name and size, and an order put on orders comes out processed.
-func driveSeed(t *testing.T, base string, out *syncBuffer, blobURL, queueURL string) {
+// driveSeed checks the seed's storage functions as the seed describes them: hello answers, and an upload to
+// images/ makes thumbnails/{name}.txt with the name and size. It returns the storage account it used.
+func driveSeed(t *testing.T, base string, out *syncBuffer, blobURL, queueURL string) storageclient.Account {
 	t.Helper()
 	if got := getJSON(t, base+"/api/hello?name=Azure"); got["message"] != "Hello, Azure!" {
 		t.Fatalf("hello: %v", got)
@@ -115,27 +125,71 @@ func driveSeed(t *testing.T, base string, out *syncBuffer, blobURL, queueURL str
 	if !strings.Contains(string(info), "cat.png") || !strings.Contains(string(info), "16") {
 		t.Errorf("thumbnails/cat.png.txt = %q, want the name and the size (16 bytes)", info)
 	}
+	return acct
+}
 
-	// process_order: an order on the orders queue comes out processed.
+// checkOrder puts an order on the orders queue and checks what the seed makes of it: process_order writes it,
+// processed, to myappdb/processed-orders (read with the azcosmos client from the document store at cosmosURL),
+// and the container's change feed fires on_processed_order exactly once for it, which puts one audit message on
+// order-audit.
+func checkOrder(t *testing.T, out *syncBuffer, acct storageclient.Account, cosmosURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	if err := acct.CreateQueue(ctx, "orders"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := acct.PutMessage(ctx, "orders", base64.StdEncoding.EncodeToString([]byte(`{"orderId":"12345","total":42}`)), 0, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := acct.CreateQueue(ctx, "processed-orders"); err != nil {
+	if err := acct.CreateQueue(ctx, "order-audit"); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := acct.ReceiveMessages(ctx, "processed-orders", 1, time.Minute, time.Second)
+	msgs, err := acct.ReceiveMessages(ctx, "order-audit", 32, time.Minute, time.Second)
 	if err != nil || len(msgs) != 1 {
-		t.Fatalf("processed-orders: %v %v\n%s", msgs, err, out)
+		t.Fatalf("order-audit: %v %v\n%s", msgs, err, out)
 	}
-	text := msgs[0].Text
-	if b, err := base64.StdEncoding.DecodeString(text); err == nil {
-		text = string(b)
+	var audit map[string]any
+	if err := json.Unmarshal([]byte(decodeMessage(msgs[0].Text)), &audit); err != nil || audit["orderId"] != "12345" ||
+		audit["status"] != "processed" || audit["document"] != "12345" {
+		t.Errorf("audit message %s (%v)", decodeMessage(msgs[0].Text), err)
+	}
+	// Exactly once: nothing more comes.
+	wait, cancelWait := context.WithTimeout(ctx, 2*time.Second)
+	more, err := acct.ReceiveMessages(wait, "order-audit", 32, time.Minute, 100*time.Millisecond)
+	cancelWait()
+	if len(more) != 0 || (err != nil && !errors.Is(err, context.DeadlineExceeded)) {
+		t.Errorf("on_processed_order fired again: %v %v", more, err)
+	}
+
+	// The document, as the Azure SDK reads it.
+	u, err := url.Parse(cosmosURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := azcosmos.NewClientFromConnectionString("AccountEndpoint=http://localhost:"+u.Port()+"/;AccountKey="+docaccount.EmulatorKey+";",
+		&azcosmos.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	container, err := c.NewContainer("myappdb", "processed-orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := container.ReadItem(ctx, azcosmos.NewPartitionKeyString("12345"), "12345", nil)
+	if err != nil {
+		t.Fatalf("the processed order in myappdb/processed-orders: %v\n%s", err, out)
 	}
 	var order map[string]any
-	if err := json.Unmarshal([]byte(text), &order); err != nil || order["orderId"] != "12345" || order["status"] != "processed" {
-		t.Errorf("processed order = %s (%v)", text, err)
+	if err := json.Unmarshal(item.Value, &order); err != nil || order["orderId"] != "12345" || order["status"] != "processed" || order["total"] != 42.0 {
+		t.Errorf("processed order = %s (%v)", item.Value, err)
 	}
+}
+
+// decodeMessage undoes the queue output's base64 encoding.
+func decodeMessage(text string) string {
+	if b, err := base64.StdEncoding.DecodeString(text); err == nil {
+		return string(b)
+	}
+	return text
 }

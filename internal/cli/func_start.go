@@ -22,10 +22,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lapisdev/lapis/internal/docdb"
+	docaccount "github.com/lapisdev/lapis/internal/docdb/account"
 	"github.com/lapisdev/lapis/internal/functions/appconfig"
 	"github.com/lapisdev/lapis/internal/functions/binding"
 	_ "github.com/lapisdev/lapis/internal/functions/binding/all" // every binding type
 	"github.com/lapisdev/lapis/internal/functions/binding/httpbinding"
+	"github.com/lapisdev/lapis/internal/functions/docclient"
 	"github.com/lapisdev/lapis/internal/functions/host"
 	"github.com/lapisdev/lapis/internal/functions/storageclient"
 	"github.com/lapisdev/lapis/internal/platform"
@@ -323,10 +326,12 @@ func printFunctions(g *globals, h *host.Host, base string) {
 }
 
 // embedPlatform starts the platform for func start unless one is already running, and returns what the app's
-// bindings get from it and what stops it. With the embedded platform, storage on its endpoints is served in
-// process and the substrate keeps timer and blob-trigger state; with another running Lapis (or none), bindings
-// reach storage over REST and keep their state in memory. A platform that cannot start (a port in use, say) is a
-// warning, not an error: the app still runs.
+// bindings get from it and what stops it. With the embedded platform, storage and the document store on its
+// endpoints are served in process (the Cosmos DB emulator's connection string, localhost:8081, standing for its
+// emulator account, as UseDevelopmentStorage=true stands for its storage) and the substrate keeps timer and
+// blob-trigger state; with another running Lapis (or none), bindings reach storage over REST and keep their state
+// in memory, and the Cosmos DB bindings, which reach a document store only in process, are in error. A platform
+// that cannot start (a port in use, say) is a warning, not an error: the app still runs.
 func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool, log *slog.Logger) (*binding.Env, func()) {
 	env := &binding.Env{Storage: storageclient.NewREST(storageclient.RESTOptions{}), Logger: log}
 	if c, err := newClient(g); err == nil && c.reachable(ctx) {
@@ -361,8 +366,8 @@ func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool,
 		return env, func() {}
 	}
 	info := srv.Info()
-	fmt.Fprintf(g.stdout, "Lapis platform (data in %s): management %s, blob %s, queue %s\n", cfg.DataDir,
-		info.Management, info.Endpoints["blob"], info.Endpoints["queue"])
+	fmt.Fprintf(g.stdout, "Lapis platform (data in %s): management %s, blob %s, queue %s, cosmos %s\n", cfg.DataDir,
+		info.Management, info.Endpoints["blob"], info.Endpoints["queue"], info.Endpoints[docdb.ServiceName])
 	env.Substrate = srv.Substrate()
 	pinfo := srv.Info()
 	blobPort, queuePort := portOf(pinfo.Endpoints["blob"]), portOf(pinfo.Endpoints["queue"])
@@ -376,6 +381,14 @@ func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool,
 			Logger: log})
 		if err == nil {
 			env.Storage = provider
+		}
+	}
+	if d, ok := srv.Service(docdb.ServiceName).(*docdb.Service); ok {
+		docs, err := docclient.NewInProcess(docclient.InProcessOptions{Service: func() *docdb.Service { return d },
+			Keys: &docaccount.Directory{Store: srv.Manager().Store()}, Endpoint: hostPort(pinfo.Endpoints[docdb.ServiceName]),
+			Emulator: true})
+		if err == nil {
+			env.Documents = docs
 		}
 	}
 	return env, func() {

@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -517,102 +518,46 @@ func (p *parser) parsePredicate() (expr, error) {
 	return x, nil
 }
 
+// The binary levels, loosest first: each is its operands (the next level)
+// joined by its operators, left-associative. Bitwise operators parse at
+// their level only to be refused there with their position.
 func (p *parser) parseConcat() (expr, error) {
-	l, err := p.parseEquality()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		switch t.kind {
-		case tConcat:
-		case tAmp, tPipe, tCaret:
-			return nil, p.unsupported(t.pos, "the bitwise operator "+t.text)
-		default:
-			return l, nil
-		}
-		p.next()
-		r, err := p.parseEquality()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryExpr{pos: l.position(), op: t.kind, l: l, r: r}
-	}
+	return p.binaryLevel(p.parseEquality, []tokKind{tConcat}, tAmp, tPipe, tCaret)
 }
 
 func (p *parser) parseEquality() (expr, error) {
-	l, err := p.parseRelational()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		if t.kind != tEq && t.kind != tNe {
-			return l, nil
-		}
-		p.next()
-		r, err := p.parseRelational()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryExpr{pos: l.position(), op: t.kind, l: l, r: r}
-	}
+	return p.binaryLevel(p.parseRelational, []tokKind{tEq, tNe})
 }
 
 func (p *parser) parseRelational() (expr, error) {
-	l, err := p.parseAdditive()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		switch t.kind {
-		case tLt, tLe, tGt, tGe:
-		case tShl, tShr, tShrZ:
-			return nil, p.unsupported(t.pos, "the bitwise operator "+t.text)
-		default:
-			return l, nil
-		}
-		p.next()
-		r, err := p.parseAdditive()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryExpr{pos: l.position(), op: t.kind, l: l, r: r}
-	}
+	return p.binaryLevel(p.parseAdditive, []tokKind{tLt, tLe, tGt, tGe}, tShl, tShr, tShrZ)
 }
 
 func (p *parser) parseAdditive() (expr, error) {
-	l, err := p.parseMultiplicative()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		if t.kind != tPlus && t.kind != tMinus {
-			return l, nil
-		}
-		p.next()
-		r, err := p.parseMultiplicative()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryExpr{pos: l.position(), op: t.kind, l: l, r: r}
-	}
+	return p.binaryLevel(p.parseMultiplicative, []tokKind{tPlus, tMinus})
 }
 
 func (p *parser) parseMultiplicative() (expr, error) {
-	l, err := p.parseUnary()
+	return p.binaryLevel(p.parseUnary, []tokKind{tStar, tSlash, tPercent})
+}
+
+// binaryLevel parses operand (op operand)* for the operators ops, and
+// refuses the bitwise operators given.
+func (p *parser) binaryLevel(operand func() (expr, error), ops []tokKind, bitwise ...tokKind) (expr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
 	for {
 		t := p.peek()
-		if t.kind != tStar && t.kind != tSlash && t.kind != tPercent {
+		if slices.Contains(bitwise, t.kind) {
+			return nil, p.unsupported(t.pos, "the bitwise operator "+t.text)
+		}
+		if !slices.Contains(ops, t.kind) {
 			return l, nil
 		}
 		p.next()
-		r, err := p.parseUnary()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lapisdev/lapis/internal/docdb"
 	"github.com/lapisdev/lapis/internal/docdb/account"
+	"github.com/lapisdev/lapis/internal/loopback"
 	"github.com/lapisdev/lapis/internal/platform"
 )
 
@@ -46,16 +47,7 @@ type lapis struct {
 // localhostClient dials 127.0.0.1 for every *.localhost host name, as a
 // browser or curl would.
 func localhostClient() *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, port, err := net.SplitHostPort(addr)
-		if err == nil && strings.HasSuffix(strings.ToLower(host), ".localhost") {
-			addr = net.JoinHostPort("127.0.0.1", port)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return &http.Client{Transport: loopback.Transport(), Timeout: 30 * time.Second}
 }
 
 func start(t *testing.T, dir string) *lapis {

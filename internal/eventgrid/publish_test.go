@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lapisdev/lapis/internal/eventgrid"
+	"github.com/lapisdev/lapis/internal/loopback"
 	"github.com/lapisdev/lapis/internal/platform"
 	"github.com/lapisdev/lapis/internal/substrate"
 )
@@ -42,16 +43,7 @@ type lapis struct {
 // localhostClient dials 127.0.0.1 for every *.localhost host name, as a
 // browser or curl would.
 func localhostClient() *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, port, err := net.SplitHostPort(addr)
-		if err == nil && strings.HasSuffix(strings.ToLower(host), ".localhost") {
-			addr = net.JoinHostPort("127.0.0.1", port)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return &http.Client{Transport: loopback.Transport(), Timeout: 30 * time.Second}
 }
 
 func start(t *testing.T, dir string) *lapis {

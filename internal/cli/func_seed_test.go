@@ -41,8 +41,9 @@ func TestSeedExample(t *testing.T) {
 }
 
 // TestSeedExampleWithRunningPlatform runs the seed under func start beside a Lapis that is already running:
-// storage goes over REST to it, and the triggers keep their state in a substrate of the app's own. The Cosmos DB
-// bindings reach a document store only in process, so process_order and on_processed_order are not driven here.
+// storage and the document store go over REST to it, and the triggers keep their state in a substrate of the app's
+// own. An order becomes a processed document in myappdb/processed-orders on the running Lapis, and the change feed,
+// read over REST, fires on_processed_order once for it.
 func TestSeedExampleWithRunningPlatform(t *testing.T) {
 	offline(t)
 	p := functest.Start(t)
@@ -51,7 +52,7 @@ func TestSeedExampleWithRunningPlatform(t *testing.T) {
 	conn := fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s",
 		account.DevAccount, account.DevKey, info.Endpoints["blob"], account.DevAccount, info.Endpoints["queue"], account.DevAccount)
 	settings, _ := json.Marshal(map[string]any{"IsEncrypted": false, "Values": map[string]string{
-		"FUNCTIONS_WORKER_RUNTIME": "custom", "AzureWebJobsStorage": conn}})
+		"FUNCTIONS_WORKER_RUNTIME": "custom", "AzureWebJobsStorage": conn, "CosmosDBConnection": p.CosmosConn}})
 	if err := os.WriteFile(filepath.Join(dir, "local.settings.json"), settings, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,8 @@ func TestSeedExampleWithRunningPlatform(t *testing.T) {
 	if !strings.Contains(out.String(), "Using the running Lapis platform") {
 		t.Fatalf("func start did not use the running platform:\n%s", out)
 	}
-	driveSeed(t, base, out, info.Endpoints["blob"], info.Endpoints["queue"])
+	acct := driveSeed(t, base, out, info.Endpoints["blob"], info.Endpoints["queue"])
+	checkOrder(t, out, acct, "http://"+p.CosmosHost)
 }
 
 // copySeed copies examples/seed into a temporary directory with its SDK replace made absolute.

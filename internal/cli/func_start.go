@@ -329,11 +329,11 @@ func printFunctions(g *globals, h *host.Host, base string) {
 // bindings get from it and what stops it. With the embedded platform, storage and the document store on its
 // endpoints are served in process (the Cosmos DB emulator's connection string, localhost:8081, standing for its
 // emulator account, as UseDevelopmentStorage=true stands for its storage) and the substrate keeps timer and
-// blob-trigger state; with another running Lapis (or none), bindings reach storage over REST and keep their state
-// in memory, and the Cosmos DB bindings, which reach a document store only in process, are in error. A platform
-// that cannot start (a port in use, say) is a warning, not an error: the app still runs.
+// blob-trigger state; with another running Lapis (or none), bindings reach storage and the document store over
+// REST (the Cosmos DB trigger polling the change feed) and the triggers keep their state in a substrate of the
+// app's own. A platform that cannot start (a port in use, say) is a warning, not an error: the app still runs.
 func embedPlatform(ctx context.Context, g *globals, root string, freePorts bool, log *slog.Logger) (*binding.Env, func()) {
-	env := &binding.Env{Storage: storageclient.NewREST(storageclient.RESTOptions{}), Logger: log}
+	env := &binding.Env{Storage: storageclient.NewREST(storageclient.RESTOptions{}), Documents: docclient.NewREST(docclient.RESTOptions{}), Logger: log}
 	if c, err := newClient(g); err == nil && c.reachable(ctx) {
 		fmt.Fprintf(g.stdout, "Using the running Lapis platform at %s.\n", c.endpoint)
 		// That platform's substrate is not reachable from here; the timer and blob triggers keep their state

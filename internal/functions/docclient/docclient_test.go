@@ -74,9 +74,16 @@ func TestInProcess(t *testing.T) {
 	ctx := context.Background()
 	_, port, _ := net.SplitHostPort(p.CosmosHost)
 
+	// Other endpoints go to the REST client, which sends nothing until an operation.
+	for _, c := range []struct{ conn, name, host string }{
+		{"AccountEndpoint=https://contoso.documents.azure.com:443/;AccountKey=" + key, "contoso", "contoso.documents.azure.com"},
+		{"AccountEndpoint=http://localhost:8081/;AccountKey=" + key, account.EmulatorAccount, "localhost"},
+	} {
+		if a, err := prov.Account(ctx, c.conn); err != nil || a.Name() != c.name || a.Host() != c.host {
+			t.Errorf("%s: %v", c.conn, err)
+		}
+	}
 	for _, c := range []struct{ conn, want string }{
-		{"AccountEndpoint=https://contoso.documents.azure.com:443/;AccountKey=" + key, "is not this Lapis's document store"},
-		{"AccountEndpoint=http://localhost:8081/;AccountKey=" + key, "is not this Lapis's document store"},
 		{"AccountEndpoint=http://localhost:" + port + "/;AccountKey=" + strings.Replace(key, "C", "D", 1), "AccountKey is not a key of this account"},
 		{"AccountEndpoint=http://nosuch.localhost:" + port + "/;AccountKey=" + key, `no database account "nosuch"`},
 	} {

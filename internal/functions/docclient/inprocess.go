@@ -36,13 +36,16 @@ type InProcessOptions struct {
 	// https) stand for this platform's emulator account whatever port the platform listens on, as
 	// UseDevelopmentStorage=true stands for its storage (lapis func start sets it).
 	Emulator bool
+	// REST configures the client for every other endpoint.
+	REST RESTOptions
 }
 
 // InProcess is the Provider of a running platform: accounts on its own document store are served in process
-// (the Go API of *docdb.Service, changes pushed by its Watch); any other endpoint is refused with an error that
-// says so.
+// (the Go API of *docdb.Service, changes pushed by its Watch); any other endpoint (Azure, the emulator, another
+// Lapis) goes to the REST client.
 type InProcess struct {
 	opts   InProcessOptions
+	rest   *REST
 	opened accountCache
 }
 
@@ -53,7 +56,7 @@ func NewInProcess(opts InProcessOptions) (*InProcess, error) {
 	if opts.Service == nil || opts.Keys == nil {
 		return nil, errors.New("docclient: NewInProcess needs the document store and the account directory")
 	}
-	return &InProcess{opts: opts}, nil
+	return &InProcess{opts: opts, rest: NewREST(opts.REST)}, nil
 }
 
 // accountCacheTTL is how long Account reuses an account (and its key check) for a connection string: a
@@ -109,10 +112,11 @@ func FromServiceEnv(env service.Env, emulator bool) (*InProcess, error) {
 	return NewInProcess(opts)
 }
 
-// Account implements Provider. The connection string's AccountEndpoint must be this platform's document store
+// Account implements Provider. A connection string whose AccountEndpoint is this platform's document store
 // ({account}.localhost, localhost or a loopback address, on its port; or, with InProcessOptions.Emulator, the
-// emulator's localhost:8081), and its AccountKey a key of that account, checked here so that a wrong key fails
-// when the trigger starts rather than at the first change. A read-only key serves reads and queries only.
+// emulator's localhost:8081) is served in process, and its AccountKey must be a key of that account, checked here so
+// that a wrong key fails when the trigger starts rather than at the first change (a read-only key serves reads and
+// queries only). Any other endpoint goes to the REST client.
 func (p *InProcess) Account(ctx context.Context, connection string) (Account, error) {
 	if a := p.opened.get(connection); a != nil {
 		return a, nil
@@ -121,14 +125,13 @@ func (p *InProcess) Account(ctx context.Context, connection string) (Account, er
 	if err != nil {
 		return nil, err
 	}
+	name, ok := p.ours(cs)
+	if !ok {
+		return p.rest.open(cs), nil
+	}
 	svc := p.opts.Service()
 	if svc == nil || p.opts.Endpoint == "" {
 		return nil, &ConnectionError{Msg: "this Lapis's document store is not running (is --cosmos-port negative?)"}
-	}
-	name, ok := p.ours(cs)
-	if !ok {
-		return nil, &ConnectionError{Msg: fmt.Sprintf("AccountEndpoint %s is not this Lapis's document store: Lapis's Cosmos DB bindings reach only the platform they run in, at http://localhost:%s/ (the emulator account) or http://{account}.localhost:%[2]s/",
-			cs.Endpoint.Redacted(), portOf(p.opts.Endpoint))}
 	}
 	readOnly, err := p.checkKey(ctx, name, cs.Key)
 	if err != nil {

@@ -338,7 +338,7 @@ func ConnectionString(settings appconfig.Lookup, connection string) (string, err
 
 // errNoDocumentStore is what the bindings fail with when run without the platform.
 var errNoDocumentStore = errors.New("the Cosmos DB bindings reach only the document store of the Lapis platform the app runs in: " +
-	"deploy the app to Lapis, or run lapis func start with its embedded platform (not beside another running Lapis)")
+	"deploy the app to Lapis, or run it with lapis func start")
 
 // openAccount resolves connection (an app setting name) to a database account.
 func openAccount(ctx context.Context, fn *binding.Function, connection string) (docclient.Account, error) {

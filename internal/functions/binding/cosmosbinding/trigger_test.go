@@ -80,7 +80,8 @@ func TestStartErrors(t *testing.T) {
 		{"lease container not by id", `,"leaseContainerName":"people"`, nil, "the lease container 'people' has the partition key [/pk]: a lease container, if partitioned, must have partition key equal to id (/id)"},
 		{"no setting", `,"connection":"Missing"`, nil, `the app setting "Missing" is not set`},
 		{"identity", `,"connection":"Ident"`, map[string]string{"Ident__accountEndpoint": "https://x.documents.azure.com/"}, "identity-based connections"},
-		{"another endpoint", `,"connection":"Azure"`, map[string]string{"Azure": "AccountEndpoint=https://contoso.documents.azure.com:443/;AccountKey=" + account.EmulatorKey}, "is not this Lapis's document store"},
+		// Another endpoint goes over REST; one that does not answer fails the start, naming it.
+		{"another endpoint", `,"connection":"Azure"`, map[string]string{"Azure": "AccountEndpoint=http://127.0.0.1:1/;AccountKey=" + account.EmulatorKey}, "Container database testdb at http://127.0.0.1:1"},
 		{"wrong key", `,"connection":"Wrong"`, map[string]string{"Wrong": strings.Replace(p.CosmosConn, "C2y6", "D2y6", 1)}, "AccountKey is not a key of this account"},
 		{"no account", `,"connection":"Other"`, map[string]string{"Other": strings.Replace(p.CosmosConn, "localhost", "nosuch.localhost", 1)}, `this Lapis has no database account "nosuch"`},
 	} {
@@ -113,7 +114,7 @@ func TestStartErrors(t *testing.T) {
 	// Without the platform's document store, the bindings say what they need.
 	def, _ := appconfig.ParseFunction("f", []byte(strings.Replace(triggerJSON, "%s", "", 1)), nil)
 	fn := &binding.Function{App: "app", Def: def, Settings: func(string) (string, bool) { return "", false }, Env: &binding.Env{}}
-	if _, err := (cosmosbinding.Trigger{}).Start(context.Background(), fn, &invocations{}); err == nil || !strings.Contains(err.Error(), "embedded platform") {
+	if _, err := (cosmosbinding.Trigger{}).Start(context.Background(), fn, &invocations{}); err == nil || !strings.Contains(err.Error(), "lapis func start") {
 		t.Errorf("without a document store: %v", err)
 	}
 }

@@ -276,6 +276,25 @@ func pkComponent(r json.RawMessage) (any, error) {
 	}
 }
 
+// ExtractPartitionKey extracts a document's partition key as a container
+// with the partition key paths defines it: the value at each path, or
+// Undefined where the document has none. Errors are *Error (BadRequest).
+// Clients that send the key in x-ms-documentdb-partitionkey use it.
+func ExtractPartitionKey(paths []string, doc []byte) (PartitionKey, error) {
+	if len(paths) == 0 {
+		return nil, badRequest("The container has no partition key paths.")
+	}
+	o, err := parseObject(doc)
+	if err != nil {
+		return nil, badRequest("The document is not valid: %v.", err)
+	}
+	k, perr := pkOf(&PartitionKeyDefinition{Paths: paths}, o.vals)
+	if perr != nil {
+		return nil, perr
+	}
+	return k, nil
+}
+
 // pkOf extracts a document's partition key: the value at each path, or
 // Undefined where the document has none. A value that is an object or an
 // array cannot be a partition key.

@@ -621,5 +621,3 @@ func (a *restAccount) Watch(ctx context.Context, db, container string) (<-chan s
 	}()
 	return out, nil
 }
-
-// Partition keys.

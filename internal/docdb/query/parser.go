@@ -421,32 +421,23 @@ func (p *parser) parseScalar() (expr, error) {
 	}
 }
 
-func (p *parser) parseOr() (expr, error) {
-	l, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptKw("OR") {
-		r, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		l = &binaryExpr{pos: l.position(), op: tIdent, and: false, l: l, r: r}
-	}
-	return l, nil
-}
+func (p *parser) parseOr() (expr, error) { return p.logicalLevel(p.parseAnd, "OR", false) }
 
-func (p *parser) parseAnd() (expr, error) {
-	l, err := p.parsePredicate()
+func (p *parser) parseAnd() (expr, error) { return p.logicalLevel(p.parsePredicate, "AND", true) }
+
+// logicalLevel parses operand (keyword operand)* for AND or OR,
+// left-associative.
+func (p *parser) logicalLevel(operand func() (expr, error), keyword string, and bool) (expr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.acceptKw("AND") {
-		r, err := p.parsePredicate()
+	for p.acceptKw(keyword) {
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = &binaryExpr{pos: l.position(), op: tIdent, and: true, l: l, r: r}
+		l = &binaryExpr{pos: l.position(), op: tIdent, and: and, l: l, r: r}
 	}
 	return l, nil
 }
